@@ -1,0 +1,48 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PO := $(wildcard locales/*/LC_MESSAGES/bot.po)
+MO := $(PO:.po=.mo)
+CODE := bot handlers services emulator
+
+.PHONY: run test lint format messages bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the project's dependencies change.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+locales/%/LC_MESSAGES/bot.mo: locales/%/LC_MESSAGES/bot.po $(STAMP)
+	$(BIN)/pybabel compile --domain=bot --directory=locales --locale=$* --statistics 2>&1 | grep -v '^compiling' || true
+	@test -f $@
+
+run: $(STAMP) $(MO)
+	$(BIN)/python -m bot
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(CODE) tests
+	$(BIN)/ruff format --check $(CODE) tests
+	$(BIN)/mypy bot handlers services emulator
+
+test: lint $(MO)
+	$(BIN)/python -m pytest
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix $(CODE) tests
+	$(BIN)/ruff format $(CODE) tests
+
+# Re-extract texts from the code and merge them into the catalogues (then translate ru).
+messages: $(STAMP)
+	$(BIN)/pybabel extract --mapping=babel.cfg --keywords=__ --no-location --sort-output \
+		--project=qiwi-robokassa-bot --output-file=locales/bot.pot $(CODE)
+	$(BIN)/pybabel update --domain=bot --input-file=locales/bot.pot --output-dir=locales \
+		--no-fuzzy-matching --ignore-obsolete
+	$(BIN)/python -m bot.i18n_tools fill-english
+
+clean:
+	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo

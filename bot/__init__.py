@@ -1,0 +1,1 @@
+"""The bot: entry point, settings, dispatcher assembly and web app."""

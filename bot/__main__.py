@@ -1,0 +1,86 @@
+"""`python -m bot`: run the bot (and its web app) with settings from the environment."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
+from aiohttp import web
+
+from bot.app import build_dispatcher, build_services, close_services, register_commands
+from bot.i18n import make_i18n
+from bot.logs import setup_logging
+from bot.settings import Settings, SettingsError, load_settings
+from bot.web import build_web_app
+from services.db import SchemaTooNew
+
+log = logging.getLogger("bot")
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    values = [
+        settings.robokassa.password1.get_secret_value(),
+        settings.robokassa.password2.get_secret_value(),
+    ]
+    if settings.bot_token is not None:
+        values.append(settings.bot_token.get_secret_value())
+    return values
+
+
+async def run_bot(settings: Settings) -> None:
+    assert settings.bot_token is not None
+    services = await build_services(settings)
+    i18n = make_i18n(settings.default_locale)
+    dp = build_dispatcher(services, i18n)
+    bot = Bot(
+        settings.bot_token.get_secret_value(),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+    runner = web.AppRunner(build_web_app(services))
+    await runner.setup()
+    site = web.TCPSite(runner, settings.web_host, settings.web_port)
+    await site.start()
+    try:
+        await register_commands(bot, i18n)
+        await bot.delete_webhook(drop_pending_updates=False)
+        log.info("bot started; web app on http://%s:%s", settings.web_host, settings.web_port)
+        await dp.start_polling(bot, handle_signals=True)
+    finally:
+        await runner.cleanup()
+        await bot.session.close()
+        await close_services(services)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="QIWI + Robokassa bot")
+    parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"bot: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level, secrets_of(settings))
+    if settings.bot_token is None:
+        print(
+            "bot: BOT_TOKEN is not set. Put the token from @BotFather into .env "
+            "(see .env.example) and run again.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        asyncio.run(run_bot(settings))
+    except SchemaTooNew as exc:
+        print(f"bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Assembly: services, dispatcher, routers and middlewares, built the same way in tests and prod."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.types import BotCommand
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n.middleware import SimpleI18nMiddleware
+
+from bot.i18n import make_i18n
+from bot.settings import Settings
+from bot.storage import SQLiteStorage
+from handlers import errors, fallback, start
+from services.clock import Clock, SystemClock
+from services.db import Database
+from services.ledger import Ledger
+
+
+@dataclass
+class Services:
+    """Everything handlers may ask for by name (aiogram injects these as keyword arguments)."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    ledger: Ledger
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_workflow_data(self) -> dict[str, Any]:
+        return {
+            "settings": self.settings,
+            "db": self.db,
+            "clock": self.clock,
+            "ledger": self.ledger,
+            **self.extra,
+        }
+
+
+async def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    db = await Database.open(settings.database_path)
+    return Services(settings=settings, db=db, clock=clock, ledger=Ledger(db, clock))
+
+
+async def close_services(services: Services) -> None:
+    await services.db.close()
+
+
+def build_dispatcher(services: Services, i18n: I18n | None = None) -> Dispatcher:
+    i18n = i18n or make_i18n(services.settings.default_locale)
+    dp = Dispatcher(
+        storage=SQLiteStorage(services.db),
+        events_isolation=SimpleEventIsolation(),
+        **services.as_workflow_data(),
+    )
+    SimpleI18nMiddleware(i18n).setup(dp)
+    dp.include_routers(errors.make_router(), start.make_router(), fallback.make_router())
+    return dp
+
+
+async def register_commands(bot: Bot, i18n: I18n) -> None:
+    """The command list in the chat's menu, in each language we speak."""
+    for locale in i18n.available_locales:
+        with i18n.context(), i18n.use_locale(locale):
+            commands = [
+                BotCommand(command="start", description=i18n.gettext("Main menu")),
+                BotCommand(command="help", description=i18n.gettext("How it works")),
+                BotCommand(command="cancel", description=i18n.gettext("Stop the current step")),
+            ]
+        language = None if locale == i18n.default_locale else locale
+        await bot.set_my_commands(commands, language_code=language)

@@ -1,0 +1,1 @@
+"""Telegram handlers: one router per journey. Thin: parse, call a service, render."""

@@ -1,0 +1,33 @@
+"""Showing a screen: edit the message a button was pressed on, or send a new one."""
+
+from __future__ import annotations
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+
+
+async def show(event: Message | CallbackQuery, text: str, markup: Markup = None) -> None:
+    """Render a screen in reply to a message or a button press (answering the press)."""
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+        message = event.message
+        if isinstance(message, Message) and not isinstance(
+            markup, ReplyKeyboardMarkup | ReplyKeyboardRemove
+        ):
+            try:
+                await message.edit_text(text, reply_markup=markup)
+                return
+            except TelegramBadRequest as exc:
+                if "not modified" in exc.message:
+                    return
+        await event.bot.send_message(event.from_user.id, text, reply_markup=markup)  # type: ignore[union-attr]
+        return
+    await event.answer(text, reply_markup=markup)

@@ -1,0 +1,86 @@
+"""First contact: /start, the main menu, /help, /cancel and the Robokassa FAQ."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.utils.i18n import gettext as _
+
+from handlers.callbacks import MenuAction, MenuCb
+from handlers.keyboards import back_home, main_menu
+from handlers.screens import show
+
+
+def greeting() -> str:
+    return _(
+        "Hello! I help you pay in Robokassa shops with a QIWI wallet.\n"
+        "I will guide you step by step: wallet, top-up, purchase, payment."
+    )
+
+
+def help_text() -> str:
+    return _(
+        "<b>How it works</b>\n"
+        "1. Open a wallet with your mobile number: the code comes by SMS.\n"
+        "2. Top up the wallet at a cash terminal or a mobile shop.\n"
+        "3. Choose an item in a shop that works with Robokassa.\n"
+        "4. Pay with «Visa QIWI Wallet»: the invoice is issued to your number.\n\n"
+        "Commands: /start — main menu, /cancel — stop the current step, /help — this help."
+    )
+
+
+def about_text() -> str:
+    return _(
+        "<b>About Robokassa</b>\n"
+        "A payment aggregator on the Russian market since 2003. More than 30 000 companies "
+        "use it, from small businesses to large retail chains.\n"
+        "Payments go over a secured connection. Paying with «Visa QIWI Wallet» costs the buyer "
+        "no commission, and the money reaches the shop online."
+    )
+
+
+async def start(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(greeting(), reply_markup=main_menu())
+
+
+async def home(query: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await show(query, _("Main menu. What would you like to do?"), main_menu())
+
+
+async def help_command(message: Message) -> None:
+    await message.answer(help_text(), reply_markup=back_home())
+
+
+async def help_button(query: CallbackQuery) -> None:
+    await show(query, help_text(), back_home())
+
+
+async def about(query: CallbackQuery) -> None:
+    await show(query, about_text(), back_home())
+
+
+async def cancel(message: Message, state: FSMContext) -> None:
+    had_state = await state.get_state() is not None
+    await state.clear()
+    text = _("Cancelled.") if had_state else _("Nothing to cancel.")
+    # A reply keyboard (such as "share contact") must go away when a journey is left.
+    await message.answer(text, reply_markup=ReplyKeyboardRemove())
+    await message.answer(_("Main menu. What would you like to do?"), reply_markup=main_menu())
+
+
+def make_router() -> Router:
+    router = Router(name="start")
+    anywhere = StateFilter("*")
+    router.message.register(start, CommandStart(), anywhere)
+    router.message.register(help_command, Command("help"), anywhere)
+    router.message.register(cancel, Command("cancel"), anywhere)
+    router.callback_query.register(home, MenuCb.filter(F.action == MenuAction.home), anywhere)
+    router.callback_query.register(
+        help_button, MenuCb.filter(F.action == MenuAction.help), anywhere
+    )
+    router.callback_query.register(about, MenuCb.filter(F.action == MenuAction.about), anywhere)
+    return router

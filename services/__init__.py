@@ -1,0 +1,1 @@
+"""Domain services: plain async Python, no Telegram imports."""

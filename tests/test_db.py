@@ -1,0 +1,75 @@
+"""Migrations: a fresh database, a re-run, an older database upgraded, a newer one refused."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from services.db import Database, SchemaTooNew, latest_schema_version
+
+
+async def test_fresh_database_gets_every_migration(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "fresh.sqlite3")
+    try:
+        assert await db.schema_version() == latest_schema_version()
+        tables = {
+            r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        assert {"accounts", "transfers", "entries", "fsm", "schema_version"} <= tables
+        mode = await db.fetchone("PRAGMA journal_mode")
+        assert mode is not None and mode[0] == "wal"
+        fk = await db.fetchone("PRAGMA foreign_keys")
+        assert fk is not None and fk[0] == 1
+    finally:
+        await db.close()
+
+
+async def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+    path = tmp_path / "again.sqlite3"
+    for _ in range(2):
+        db = await Database.open(path)
+        rows = await db.fetchall("SELECT version FROM schema_version ORDER BY version")
+        await db.close()
+    assert [r[0] for r in rows] == list(range(1, latest_schema_version() + 1))
+
+
+async def test_older_database_is_upgraded_and_keeps_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = await Database.open(path, migrate_to=1)
+    assert await old.schema_version() == 1
+    await old.transaction(
+        lambda c: c.execute(
+            "INSERT INTO accounts (id, kind, allow_negative, created_at)"
+            " VALUES ('x:1', 'external', 1, 0)"
+        )
+    )
+    await old.close()
+    db = await Database.open(path)
+    try:
+        assert await db.schema_version() == latest_schema_version()
+        row = await db.fetchone("SELECT kind FROM accounts WHERE id = 'x:1'")
+        assert row is not None and row[0] == "external"
+    finally:
+        await db.close()
+
+
+async def test_newer_schema_than_the_code_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    db = await Database.open(path)
+    await db.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO schema_version (version, name) VALUES (9999, '9999_future.sql')")
+    with pytest.raises(SchemaTooNew, match="newer than this bot supports"):
+        await Database.open(path)
+
+
+async def test_failed_transaction_leaves_nothing_behind(db: Database) -> None:
+    def half_done(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO accounts (id, kind, created_at) VALUES ('wallet:1', 'wallet', 0)")
+        raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError):
+        await db.transaction(half_done)
+    assert await db.fetchone("SELECT id FROM accounts WHERE id = 'wallet:1'") is None
