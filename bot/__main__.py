@@ -18,6 +18,9 @@ from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 from bot.web import build_web_app
 from services.db import SchemaTooNew
+from services.errors import DomainError
+from services.operator import normalize_phone
+from services.wallet import LIMITS
 
 log = logging.getLogger("bot")
 
@@ -56,15 +59,51 @@ async def run_bot(settings: Settings) -> None:
         await close_services(services)
 
 
-def main(argv: list[str] | None = None) -> int:
+async def run_admin(settings: Settings, args: argparse.Namespace) -> str:
+    """The operator and wallet levers a shop uses to demo the world's rules."""
+    services = await build_services(settings)
+    try:
+        number = normalize_phone(args.phone)
+        if args.area == "operator":
+            if args.action == "deactivate":
+                await services.operator.deactivate(number)
+            else:
+                await services.operator.reactivate(number)
+            return f"{number}: {await services.operator.status(number)}"
+        await services.wallets.set_level(number, args.level)
+        return f"{number}: level {args.level}"
+    finally:
+        await close_services(services)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot", description="QIWI + Robokassa bot")
-    parser.parse_args(argv)
+    areas = parser.add_subparsers(dest="area")
+    operator = areas.add_parser("operator", help="phone operator stand-in")
+    operator.add_argument("action", choices=["deactivate", "reactivate"])
+    operator.add_argument("phone")
+    wallet = areas.add_parser("wallet", help="wallet stand-in")
+    wallet.add_argument("action", choices=["level"])
+    wallet.add_argument("phone")
+    wallet.add_argument("level", choices=sorted(LIMITS))
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"bot: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, secrets_of(settings))
+    if args.area is not None:
+        try:
+            print(asyncio.run(run_admin(settings, args)))
+        except DomainError as exc:
+            print(f"bot: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if settings.bot_token is None:
         print(
             "bot: BOT_TOKEN is not set. Put the token from @BotFather into .env "

@@ -14,10 +14,12 @@ from aiogram.utils.i18n.middleware import SimpleI18nMiddleware
 from bot.i18n import make_i18n
 from bot.settings import Settings
 from bot.storage import SQLiteStorage
-from handlers import errors, fallback, start
+from handlers import errors, fallback, start, wallet
 from services.clock import Clock, SystemClock
 from services.db import Database
 from services.ledger import Ledger
+from services.operator import Operator
+from services.wallet import WalletRules, WalletService
 
 
 @dataclass
@@ -28,6 +30,8 @@ class Services:
     db: Database
     clock: Clock
     ledger: Ledger
+    operator: Operator
+    wallets: WalletService
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_workflow_data(self) -> dict[str, Any]:
@@ -36,6 +40,8 @@ class Services:
             "db": self.db,
             "clock": self.clock,
             "ledger": self.ledger,
+            "operator": self.operator,
+            "wallets": self.wallets,
             **self.extra,
         }
 
@@ -43,7 +49,23 @@ class Services:
 async def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     db = await Database.open(settings.database_path)
-    return Services(settings=settings, db=db, clock=clock, ledger=Ledger(db, clock))
+    ledger = Ledger(db, clock)
+    operator = Operator(db, clock)
+    rules = WalletRules(
+        code_ttl=settings.wallet.code_ttl_seconds,
+        resend_cooldown=settings.wallet.resend_cooldown_seconds,
+        max_attempts=settings.wallet.max_attempts,
+        lockout=settings.wallet.lockout_seconds,
+    )
+    await operator.apply_deactivated_list(settings.deactivated_phone_list())
+    return Services(
+        settings=settings,
+        db=db,
+        clock=clock,
+        ledger=ledger,
+        operator=operator,
+        wallets=WalletService(db, clock, ledger, rules),
+    )
 
 
 async def close_services(services: Services) -> None:
@@ -58,7 +80,12 @@ def build_dispatcher(services: Services, i18n: I18n | None = None) -> Dispatcher
         **services.as_workflow_data(),
     )
     SimpleI18nMiddleware(i18n).setup(dp)
-    dp.include_routers(errors.make_router(), start.make_router(), fallback.make_router())
+    dp.include_routers(
+        errors.make_router(),
+        start.make_router(),
+        wallet.make_router(),
+        fallback.make_router(),
+    )
     return dp
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.operator import normalize_phone
 
 HashAlgorithm = Literal["md5", "ripemd160", "sha1", "sha256", "sha384", "sha512"]
 
@@ -21,6 +23,15 @@ class RobokassaSettings(BaseModel):
     is_test: bool = True
     # Empty means "the embedded sandbox served by our own web app".
     base_url: str = ""
+
+
+class WalletSettings(BaseModel):
+    """Rules of the wallet stand-in (seconds and counts)."""
+
+    code_ttl_seconds: int = Field(default=300, ge=30)
+    resend_cooldown_seconds: int = Field(default=60, ge=0)
+    max_attempts: int = Field(default=5, ge=1)
+    lockout_seconds: int = Field(default=900, ge=0)
 
 
 class Settings(BaseSettings):
@@ -38,6 +49,20 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=1, le=65535)
     robokassa: RobokassaSettings = RobokassaSettings()
+    wallet: WalletSettings = WalletSettings()
+    # Numbers the phone operator does not serve, comma-separated (for demos of the seed's rule).
+    deactivated_phones: str = ""
+
+    @field_validator("deactivated_phones")
+    @classmethod
+    def _phones_are_numbers(cls, value: str) -> str:
+        for item in value.split(","):
+            if item.strip():
+                normalize_phone(item)
+        return value
+
+    def deactivated_phone_list(self) -> list[str]:
+        return [normalize_phone(p) for p in self.deactivated_phones.split(",") if p.strip()]
 
 
 class SettingsError(Exception):

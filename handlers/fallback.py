@@ -7,17 +7,18 @@ from aiogram.filters import StateFilter
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.keyboards import main_menu
+from handlers.start import menu_for
+from services.wallet import WalletService
 
 
-async def unknown_in_menu(message: Message) -> None:
+async def unknown_in_menu(message: Message, wallets: WalletService) -> None:
     if message.text and message.text.startswith("/"):
         text = _("I don't know this command. Try /start, /help or /cancel.")
     elif message.text:
         text = _("I understand the menu buttons and commands. Choose what you need:")
     else:
         text = _("I can't read stickers, photos or voice messages. Choose what you need:")
-    await message.answer(text, reply_markup=main_menu())
+    await message.answer(text, reply_markup=await menu_for(message, wallets))
 
 
 async def unknown_in_step(message: Message) -> None:

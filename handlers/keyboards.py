@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import MenuAction, MenuCb
 
 
-def button(text: str, data: MenuCb | str) -> InlineKeyboardButton:
+def button(text: str, data: CallbackData | str) -> InlineKeyboardButton:
     packed = data if isinstance(data, str) else data.pack()
     return InlineKeyboardButton(text=text, callback_data=packed)
 
 
-def main_menu() -> InlineKeyboardMarkup:
+def main_menu(*, has_wallet: bool) -> InlineKeyboardMarkup:
+    """The menu adapts: without a wallet the first button offers to open one."""
+    wallet_label = _("👛 Wallet") if has_wallet else _("👛 Open a wallet")
     return InlineKeyboardMarkup(
         inline_keyboard=[
+            [button(wallet_label, MenuCb(action=MenuAction.wallet))],
             [
                 button(_("❓ Help"), MenuCb(action=MenuAction.help)),
                 button(_("ℹ️ About Robokassa"), MenuCb(action=MenuAction.about)),

@@ -5,12 +5,13 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import MenuAction, MenuCb
 from handlers.keyboards import back_home, main_menu
 from handlers.screens import show
+from services.wallet import WalletService
 
 
 def greeting() -> str:
@@ -41,14 +42,19 @@ def about_text() -> str:
     )
 
 
-async def start(message: Message, state: FSMContext) -> None:
-    await state.clear()
-    await message.answer(greeting(), reply_markup=main_menu())
+async def menu_for(event: Message | CallbackQuery, wallets: WalletService) -> InlineKeyboardMarkup:
+    assert event.from_user is not None
+    return main_menu(has_wallet=await wallets.wallet_of(event.from_user.id) is not None)
 
 
-async def home(query: CallbackQuery, state: FSMContext) -> None:
+async def start(message: Message, state: FSMContext, wallets: WalletService) -> None:
     await state.clear()
-    await show(query, _("Main menu. What would you like to do?"), main_menu())
+    await message.answer(greeting(), reply_markup=await menu_for(message, wallets))
+
+
+async def home(query: CallbackQuery, state: FSMContext, wallets: WalletService) -> None:
+    await state.clear()
+    await show(query, _("Main menu. What would you like to do?"), await menu_for(query, wallets))
 
 
 async def help_command(message: Message) -> None:
@@ -63,13 +69,15 @@ async def about(query: CallbackQuery) -> None:
     await show(query, about_text(), back_home())
 
 
-async def cancel(message: Message, state: FSMContext) -> None:
+async def cancel(message: Message, state: FSMContext, wallets: WalletService) -> None:
     had_state = await state.get_state() is not None
     await state.clear()
     text = _("Cancelled.") if had_state else _("Nothing to cancel.")
     # A reply keyboard (such as "share contact") must go away when a journey is left.
     await message.answer(text, reply_markup=ReplyKeyboardRemove())
-    await message.answer(_("Main menu. What would you like to do?"), reply_markup=main_menu())
+    await message.answer(
+        _("Main menu. What would you like to do?"), reply_markup=await menu_for(message, wallets)
+    )
 
 
 def make_router() -> Router:

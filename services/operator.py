@@ -1,0 +1,127 @@
+"""Phone operator stand-in: number formats, which numbers are served, SMS, mobile balance."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+
+from services import ledger
+from services.clock import Clock, to_ts
+from services.db import Database
+from services.errors import DomainError
+
+EXAMPLE = "+7 912 345-67-89"
+
+
+class InvalidPhone(DomainError, ValueError):
+    """Not something we can read as a Russian mobile number."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        super().__init__(f"not a Russian mobile number like {EXAMPLE} ({reason})")
+        self.reason = reason  # "format" | "foreign" | "not_mobile"
+
+
+class PhoneDeactivated(DomainError):
+    def __init__(self, number: str) -> None:
+        super().__init__(f"{number} is deactivated")
+        self.number = number
+
+
+_SEPARATORS = re.compile(r"[\s\-().]")
+
+
+def normalize_phone(text: str) -> str:
+    """`8 (912) 345-67-89`, `+7 912 345 67 89`, `9123456789` → `+79123456789`.
+
+    Anything that is not a Russian mobile number (+7 9xx) is refused with the reason.
+    """
+    raw = _SEPARATORS.sub("", text.strip())
+    if len(raw) > 20 or not re.fullmatch(r"\+?\d+", raw):
+        raise InvalidPhone(text, "format")
+    digits = raw.lstrip("+")
+    if raw.startswith("+") and not digits.startswith("7"):
+        raise InvalidPhone(text, "foreign")
+    if len(digits) == 11 and digits[0] in "78":
+        national = digits[1:]
+    elif len(digits) == 10 and not raw.startswith("+") and digits[0] not in "78":
+        national = digits
+    else:
+        raise InvalidPhone(text, "format")
+    if national[0] != "9":
+        raise InvalidPhone(text, "not_mobile")
+    return "+7" + national
+
+
+def mobile_account(number: str) -> str:
+    return f"phone:{number}"
+
+
+def ensure_phone(conn: sqlite3.Connection, number: str, now: int) -> str:
+    """The operator knows every well-formed number; returns its status."""
+    conn.execute(
+        "INSERT OR IGNORE INTO phones (number, status, changed_at) VALUES (?, 'active', ?)",
+        (number, now),
+    )
+    ledger.open_account(conn, mobile_account(number), "phone", now=now)
+    row = conn.execute("SELECT status FROM phones WHERE number = ?", (number,)).fetchone()
+    return str(row[0])
+
+
+def require_active(conn: sqlite3.Connection, number: str, now: int) -> None:
+    if ensure_phone(conn, number, now) != "active":
+        raise PhoneDeactivated(number)
+
+
+@dataclass(frozen=True)
+class Sms:
+    """An SMS the operator delivered; its text is shown to the person, never stored."""
+
+    number: str
+    kind: str  # "code" | "secret"
+    value: str
+
+
+class Operator:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def status(self, number: str) -> str:
+        now = to_ts(self.clock.now())
+        return await self.db.transaction(lambda c: ensure_phone(c, number, now))
+
+    async def deactivate(self, number: str) -> None:
+        """The operator stops serving the number; a wallet on it is blocked."""
+        await self._set_status(number, "deactivated")
+
+    async def reactivate(self, number: str) -> None:
+        await self._set_status(number, "active")
+
+    async def _set_status(self, number: str, status: str) -> None:
+        now = to_ts(self.clock.now())
+
+        def change(conn: sqlite3.Connection) -> None:
+            ensure_phone(conn, number, now)
+            conn.execute(
+                "UPDATE phones SET status = ?, changed_at = ? WHERE number = ?",
+                (status, now, number),
+            )
+            if status == "deactivated":
+                # Seed rule: a deactivated number means registering the wallet again.
+                conn.execute("UPDATE wallets SET status = 'blocked' WHERE phone = ?", (number,))
+
+        await self.db.transaction(change)
+
+    async def apply_deactivated_list(self, numbers: list[str]) -> None:
+        for number in numbers:
+            await self.deactivate(number)
+
+    async def mobile_balance(self, number: str) -> int:
+        now = to_ts(self.clock.now())
+
+        def read(conn: sqlite3.Connection) -> int:
+            ensure_phone(conn, number, now)
+            return ledger.balance_of(conn, mobile_account(number))
+
+        return await self.db.transaction(read)

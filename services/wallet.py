@@ -1,0 +1,492 @@
+"""QIWI wallet stand-in: registration by SMS code, secret key, sign-in, limits, balance, history.
+
+Codes and secret keys are stored only as salted scrypt hashes. Every wrong code or key counts
+before it is checked, so parallel guesses cannot exceed the limit; the limit reached locks the
+number for a cool-down.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from services import ledger
+from services.clock import MOSCOW, Clock, from_ts, to_ts
+from services.db import Database
+from services.errors import DomainError
+from services.ledger import Ledger, Movement, Transfer
+from services.operator import Sms, ensure_phone, require_active
+from services.secrets import (
+    DEFAULT_N,
+    check_async,
+    hash_async,
+    new_code,
+    new_secret_key,
+    normalize_secret_key,
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_balance: int  # kopecks
+    monthly_payments: int  # kopecks
+
+
+# Public QIWI identification levels.
+LIMITS = {
+    "minimal": Limits(max_balance=1_500_000, monthly_payments=4_000_000),
+    "basic": Limits(max_balance=6_000_000, monthly_payments=20_000_000),
+}
+
+
+@dataclass(frozen=True)
+class WalletRules:
+    code_ttl: int = 300  # seconds an SMS code stays valid
+    resend_cooldown: int = 60  # seconds before another code may be sent
+    max_attempts: int = 5  # wrong codes or keys before a cool-down
+    lockout: int = 900  # seconds of cool-down
+    hash_n: int = DEFAULT_N
+
+
+class WalletExists(DomainError):
+    def __init__(self, phone: str) -> None:
+        super().__init__(f"{phone} already has a wallet")
+        self.phone = phone
+
+
+class WalletNotFound(DomainError):
+    def __init__(self, phone: str) -> None:
+        super().__init__(f"no wallet on {phone}")
+        self.phone = phone
+
+
+class WalletBlocked(DomainError):
+    def __init__(self, phone: str) -> None:
+        super().__init__(f"wallet {phone} is blocked")
+        self.phone = phone
+
+
+class ResendTooSoon(DomainError):
+    def __init__(self, seconds: int) -> None:
+        super().__init__(f"wait {seconds} s")
+        self.seconds = seconds
+
+
+class NoPendingCode(DomainError):
+    pass
+
+
+class CodeExpired(DomainError):
+    pass
+
+
+class WrongCode(DomainError):
+    def __init__(self, attempts_left: int) -> None:
+        super().__init__(f"{attempts_left} attempts left")
+        self.attempts_left = attempts_left
+
+
+class WrongSecret(DomainError):
+    def __init__(self, attempts_left: int) -> None:
+        super().__init__(f"{attempts_left} attempts left")
+        self.attempts_left = attempts_left
+
+
+class TooManyAttempts(DomainError):
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"locked until {until.isoformat()}")
+        self.until = until
+
+
+class MonthlyLimitExceeded(DomainError):
+    def __init__(self, limit: int, spent: int, amount: int) -> None:
+        super().__init__(f"monthly limit {limit}: spent {spent}, asked {amount}")
+        self.limit = limit
+        self.spent = spent
+        self.amount = amount
+
+    @property
+    def room(self) -> int:
+        return max(self.limit - self.spent, 0)
+
+
+@dataclass(frozen=True)
+class CodeSent:
+    sms: Sms
+    expires_at: datetime
+    resend_at: datetime
+    reregistration: bool
+
+
+@dataclass(frozen=True)
+class WalletInfo:
+    phone: str
+    status: str
+    level: str
+    balance: int
+    spent_this_month: int
+
+    @property
+    def limits(self) -> Limits:
+        return LIMITS[self.level]
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True)
+class Registered:
+    wallet: WalletInfo
+    sms: Sms  # the secret key, delivered by SMS
+
+
+def wallet_account(phone: str) -> str:
+    return f"wallet:{phone}"
+
+
+def month_start(moment: datetime) -> int:
+    local = moment.astimezone(MOSCOW)
+    return to_ts(local.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
+
+
+def spent_since(conn: sqlite3.Connection, phone: str, since: int) -> int:
+    row = conn.execute(
+        "SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE from_account = ? AND created_at >= ?",
+        (wallet_account(phone), since),
+    ).fetchone()
+    return int(row[0])
+
+
+def pay_from_wallet(
+    conn: sqlite3.Connection,
+    phone: str,
+    to_account: str,
+    amount: int,
+    idempotency_key: str,
+    *,
+    now: datetime,
+    memo: str = "",
+    reference: str = "",
+) -> Transfer:
+    """A payment out of a wallet inside the caller's transaction, within the monthly limit."""
+    row = conn.execute("SELECT status, level FROM wallets WHERE phone = ?", (phone,)).fetchone()
+    if row is None:
+        raise WalletNotFound(phone)
+    replay = conn.execute(
+        "SELECT 1 FROM transfers WHERE idempotency_key = ?", (idempotency_key,)
+    ).fetchone()
+    if replay is None:
+        if row["status"] != "active":
+            raise WalletBlocked(phone)
+        limit = LIMITS[row["level"]].monthly_payments
+        spent = spent_since(conn, phone, month_start(now))
+        if spent + amount > limit:
+            raise MonthlyLimitExceeded(limit, spent, amount)
+    return ledger.post(
+        conn,
+        wallet_account(phone),
+        to_account,
+        amount,
+        idempotency_key,
+        now=to_ts(now),
+        memo=memo,
+        reference=reference,
+    )
+
+
+class WalletService:
+    def __init__(
+        self, db: Database, clock: Clock, ledger_: Ledger, rules: WalletRules | None = None
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.ledger = ledger_
+        self.rules = rules or WalletRules()
+
+    def _now(self) -> int:
+        return to_ts(self.clock.now())
+
+    # ---- registration ----------------------------------------------------------------
+
+    async def start_registration(self, phone: str) -> CodeSent:
+        """Send a one-time code to `phone` by SMS; refused for a served number with a wallet."""
+        code = new_code()
+        code_hash = await hash_async(code, n=self.rules.hash_n)
+        now = self._now()
+        rules = self.rules
+
+        def start(conn: sqlite3.Connection) -> CodeSent:
+            require_active(conn, phone, now)
+            wallet = conn.execute("SELECT status FROM wallets WHERE phone = ?", (phone,)).fetchone()
+            if wallet is not None and wallet["status"] == "active":
+                raise WalletExists(phone)
+            pending = conn.execute("SELECT * FROM sms_codes WHERE phone = ?", (phone,)).fetchone()
+            if pending is not None:
+                if pending["locked_until"] > now:
+                    raise TooManyAttempts(from_ts(pending["locked_until"]))
+                wait = pending["sent_at"] + rules.resend_cooldown - now
+                if wait > 0:
+                    raise ResendTooSoon(wait)
+            conn.execute(
+                "INSERT INTO sms_codes (phone, code_hash, sent_at, expires_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(phone) DO UPDATE SET code_hash = excluded.code_hash,"
+                " sent_at = excluded.sent_at, expires_at = excluded.expires_at, failed_tries = 0,"
+                " locked_until = 0",
+                (phone, code_hash, now, now + rules.code_ttl),
+            )
+            return CodeSent(
+                sms=Sms(phone, "code", code),
+                expires_at=from_ts(now + rules.code_ttl),
+                resend_at=from_ts(now + rules.resend_cooldown),
+                reregistration=wallet is not None,
+            )
+
+        return await self.db.transaction(start)
+
+    async def confirm_code(self, phone: str, code: str, user_id: int) -> Registered:
+        """A right code creates (or re-opens) the wallet, issues a secret key, signs the user in."""
+        now = self._now()
+        rules = self.rules
+
+        def take_attempt(conn: sqlite3.Connection) -> tuple[str, int]:
+            pending = conn.execute("SELECT * FROM sms_codes WHERE phone = ?", (phone,)).fetchone()
+            if pending is None:
+                raise NoPendingCode()
+            if pending["locked_until"] > now:
+                raise TooManyAttempts(from_ts(pending["locked_until"]))
+            if pending["expires_at"] <= now:
+                raise CodeExpired()
+            tries = pending["failed_tries"] + 1
+            conn.execute("UPDATE sms_codes SET failed_tries = ? WHERE phone = ?", (tries, phone))
+            return pending["code_hash"], tries
+
+        code_hash, tries = await self.db.transaction(take_attempt)
+        if not await check_async(code, code_hash):
+            await self._after_wrong("sms_codes", "phone", phone, tries, now, WrongCode)
+        secret = new_secret_key()
+        secret_hash = await hash_async(secret, n=rules.hash_n)
+
+        def create(conn: sqlite3.Connection) -> None:
+            require_active(conn, phone, now)
+            if conn.execute("DELETE FROM sms_codes WHERE phone = ?", (phone,)).rowcount == 0:
+                raise NoPendingCode()  # a parallel confirmation already used this code
+            conn.execute(
+                "INSERT INTO wallets (phone, secret_hash, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(phone) DO UPDATE SET status = 'active',"
+                " secret_hash = excluded.secret_hash, failed_tries = 0, locked_until = 0",
+                (phone, secret_hash, now),
+            )
+            level = conn.execute("SELECT level FROM wallets WHERE phone = ?", (phone,)).fetchone()
+            cap = LIMITS[level[0]].max_balance
+            ledger.open_account(conn, wallet_account(phone), "wallet", now=now, max_balance=cap)
+            self._bind(conn, user_id, phone, now)
+
+        await self.db.transaction(create)
+        wallet = await self.wallet_of(user_id)
+        assert wallet is not None
+        return Registered(wallet=wallet, sms=Sms(phone, "secret", secret))
+
+    async def _after_wrong(
+        self,
+        table: str,
+        key_column: str,
+        key: str,
+        tries: int,
+        now: int,
+        error: Callable[[int], DomainError],
+    ) -> None:
+        """Lock after the last allowed try; raise the error that says how many are left."""
+        left = self.rules.max_attempts - tries
+        if left <= 0:
+            until = now + self.rules.lockout
+            await self.db.transaction(
+                lambda c: c.execute(
+                    f"UPDATE {table} SET locked_until = ?, failed_tries = 0 WHERE {key_column} = ?",
+                    (until, key),
+                )
+            )
+            raise TooManyAttempts(from_ts(until))
+        raise error(left)
+
+    # ---- sign-in and secrets ---------------------------------------------------------
+
+    async def has_wallet(self, phone: str) -> str | None:
+        """The wallet's status on this number (`active`/`blocked`), or None."""
+        row = await self.db.fetchone("SELECT status FROM wallets WHERE phone = ?", (phone,))
+        return None if row is None else str(row[0])
+
+    async def verify_secret(self, phone: str, secret: str) -> None:
+        """Check the wallet's secret key under the attempt limit; raises on a wrong one."""
+        now = self._now()
+
+        def take_attempt(conn: sqlite3.Connection) -> tuple[str, int]:
+            row = conn.execute("SELECT * FROM wallets WHERE phone = ?", (phone,)).fetchone()
+            if row is None:
+                raise WalletNotFound(phone)
+            if row["status"] != "active":
+                raise WalletBlocked(phone)
+            if row["locked_until"] > now:
+                raise TooManyAttempts(from_ts(row["locked_until"]))
+            tries = row["failed_tries"] + 1
+            conn.execute("UPDATE wallets SET failed_tries = ? WHERE phone = ?", (tries, phone))
+            return row["secret_hash"], tries
+
+        secret_hash, tries = await self.db.transaction(take_attempt)
+        if not await check_async(normalize_secret_key(secret), secret_hash):
+            await self._after_wrong("wallets", "phone", phone, tries, now, WrongSecret)
+        await self.db.transaction(
+            lambda c: c.execute("UPDATE wallets SET failed_tries = 0 WHERE phone = ?", (phone,))
+        )
+
+    async def sign_in(self, phone: str, secret: str, user_id: int) -> WalletInfo:
+        """Bind this Telegram account to an existing wallet, given its secret key."""
+        await self.verify_secret(phone, secret)
+        now = self._now()
+        await self.db.transaction(lambda c: self._bind(c, user_id, phone, now))
+        wallet = await self.wallet_of(user_id)
+        assert wallet is not None
+        return wallet
+
+    async def change_secret(self, user_id: int, old_secret: str) -> Sms:
+        """A new secret key (sent by SMS) after the current one is confirmed."""
+        wallet = await self.wallet_of(user_id)
+        if wallet is None:
+            raise WalletNotFound("")
+        await self.verify_secret(wallet.phone, old_secret)
+        secret = new_secret_key()
+        secret_hash = await hash_async(secret, n=self.rules.hash_n)
+        now = self._now()
+
+        def store(conn: sqlite3.Connection) -> None:
+            require_active(conn, wallet.phone, now)
+            conn.execute(
+                "UPDATE wallets SET secret_hash = ? WHERE phone = ?", (secret_hash, wallet.phone)
+            )
+
+        await self.db.transaction(store)
+        return Sms(wallet.phone, "secret", secret)
+
+    async def sign_out(self, user_id: int) -> None:
+        await self.db.transaction(
+            lambda c: c.execute("DELETE FROM wallet_users WHERE user_id = ?", (user_id,))
+        )
+
+    @staticmethod
+    def _bind(conn: sqlite3.Connection, user_id: int, phone: str, now: int) -> None:
+        conn.execute(
+            "INSERT INTO wallet_users (user_id, phone, signed_at) VALUES (?, ?, ?)"
+            " ON CONFLICT(user_id) DO UPDATE SET phone = excluded.phone,"
+            " signed_at = excluded.signed_at",
+            (user_id, phone, now),
+        )
+
+    # ---- reading ---------------------------------------------------------------------
+
+    async def wallet_of(self, user_id: int) -> WalletInfo | None:
+        """The wallet this Telegram account is signed in to, with balance and month's spending."""
+        since = month_start(self.clock.now())
+        now = self._now()
+
+        def read(conn: sqlite3.Connection) -> WalletInfo | None:
+            row = conn.execute(
+                "SELECT w.phone, w.status, w.level, a.balance FROM wallet_users u"
+                " JOIN wallets w ON w.phone = u.phone"
+                " JOIN accounts a ON a.id = 'wallet:' || w.phone WHERE u.user_id = ?",
+                (user_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            status = row["status"]
+            if status == "active" and ensure_phone(conn, row["phone"], now) != "active":
+                status = "blocked"
+            return WalletInfo(
+                phone=row["phone"],
+                status=status,
+                level=row["level"],
+                balance=row["balance"],
+                spent_this_month=spent_since(conn, row["phone"], since),
+            )
+
+        return await self.db.run(read)
+
+    async def history(
+        self, phone: str, *, limit: int = 5, before_id: int | None = None
+    ) -> list[Movement]:
+        return await self.ledger.history(wallet_account(phone), limit=limit, before_id=before_id)
+
+    async def set_level(self, phone: str, level: str) -> None:
+        """Identification changes the level and with it the balance cap."""
+        if level not in LIMITS:
+            raise ValueError(f"unknown level {level}")
+
+        def change(conn: sqlite3.Connection) -> None:
+            if (
+                conn.execute(
+                    "UPDATE wallets SET level = ? WHERE phone = ?", (level, phone)
+                ).rowcount
+                == 0
+            ):
+                raise WalletNotFound(phone)
+            ledger.set_max_balance(conn, wallet_account(phone), LIMITS[level].max_balance)
+
+        await self.db.transaction(change)
+
+    # ---- money -----------------------------------------------------------------------
+
+    async def pay(
+        self,
+        phone: str,
+        to_account: str,
+        amount: int,
+        idempotency_key: str,
+        *,
+        memo: str = "",
+        reference: str = "",
+    ) -> Transfer:
+        """Pay out of the wallet: refused if blocked, overdrawn or over the monthly limit."""
+        now = self.clock.now()
+        return await self.db.transaction(
+            lambda c: pay_from_wallet(
+                c,
+                phone,
+                to_account,
+                amount,
+                idempotency_key,
+                now=now,
+                memo=memo,
+                reference=reference,
+            )
+        )
+
+    async def credit(
+        self,
+        phone: str,
+        from_account: str,
+        amount: int,
+        idempotency_key: str,
+        *,
+        memo: str = "",
+        reference: str = "",
+    ) -> Transfer:
+        """Money into the wallet: refused past the level's balance cap (nothing moves)."""
+        now = self._now()
+
+        def credit(conn: sqlite3.Connection) -> Transfer:
+            row = conn.execute("SELECT status FROM wallets WHERE phone = ?", (phone,)).fetchone()
+            if row is None:
+                raise WalletNotFound(phone)
+            return ledger.post(
+                conn,
+                from_account,
+                wallet_account(phone),
+                amount,
+                idempotency_key,
+                now=now,
+                memo=memo,
+                reference=reference,
+            )
+
+        return await self.db.transaction(credit)
