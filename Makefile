@@ -7,7 +7,7 @@ PO := $(wildcard locales/*/LC_MESSAGES/bot.po)
 MO := $(PO:.po=.mo)
 CODE := bot handlers services emulator
 
-.PHONY: run test lint format messages bench clean
+.PHONY: run test lint format messages bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(CODE) tests
 	$(BIN)/mypy bot handlers services emulator
 
-test: lint $(MO)
+# Headless Chromium for the web chat test, from Debian's packages (needs root or sudo once).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			chromium chromium-driver fonts-noto-color-emoji >/dev/null; }
+
+test: lint $(MO) browser
 	$(BIN)/python -m pytest
 
 format: $(STAMP)

@@ -5,18 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
-from aiogram import Bot
-from aiogram.client.default import DefaultBotProperties
-from aiogram.enums import ParseMode
-from aiohttp import web
-
-from bot.app import build_dispatcher, build_services, close_services, register_commands
-from bot.i18n import make_i18n
+from bot.app import build_services, close_services
 from bot.logs import setup_logging
+from bot.runner import Runtime
 from bot.settings import Settings, SettingsError, load_settings
-from bot.web import build_web_app
 from services.db import SchemaTooNew
 from services.errors import DomainError
 from services.operator import normalize_phone
@@ -36,27 +31,25 @@ def secrets_of(settings: Settings) -> list[str]:
 
 
 async def run_bot(settings: Settings) -> None:
-    assert settings.bot_token is not None
-    services = await build_services(settings)
-    i18n = make_i18n(settings.default_locale)
-    dp = build_dispatcher(services, i18n)
-    bot = Bot(
-        settings.bot_token.get_secret_value(),
-        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
-    )
-    runner = web.AppRunner(build_web_app(services))
-    await runner.setup()
-    site = web.TCPSite(runner, settings.web_host, settings.web_port)
-    await site.start()
+    runtime = Runtime(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     try:
-        await register_commands(bot, i18n)
-        await bot.delete_webhook(drop_pending_updates=False)
-        log.info("bot started; web app on http://%s:%s", settings.web_host, settings.web_port)
-        await dp.start_polling(bot, handle_signals=True)
+        await runtime.start()
+        if runtime.emulated:
+            print(f"Web chat: {runtime.emulator_url}/", flush=True)
+            log.info("no BOT_TOKEN: talking to the local Telegram emulator")
+        log.info("bot started; web app on %s", runtime.web_url)
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait(
+            {stopper, asyncio.ensure_future(runtime.wait())}, return_when="FIRST_COMPLETED"
+        )
+        stopper.cancel()
     finally:
-        await runner.cleanup()
-        await bot.session.close()
-        await close_services(services)
+        await runtime.stop()
+        log.info("bot stopped")
 
 
 async def run_admin(settings: Settings, args: argparse.Namespace) -> str:
@@ -104,13 +97,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bot: {exc}", file=sys.stderr)
             return 2
         return 0
-    if settings.bot_token is None:
-        print(
-            "bot: BOT_TOKEN is not set. Put the token from @BotFather into .env "
-            "(see .env.example) and run again.",
-            file=sys.stderr,
-        )
-        return 2
     try:
         asyncio.run(run_bot(settings))
     except SchemaTooNew as exc:

@@ -42,4 +42,6 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> RedactSecrets:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # One line per emulator round trip would drown the bot's own log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return redactor

@@ -47,7 +47,12 @@ class Settings(BaseSettings):
     default_locale: Literal["ru", "en"] = "ru"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     web_host: str = "127.0.0.1"
-    web_port: int = Field(default=8080, ge=1, le=65535)
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    # The local Telegram emulator and its web chat, used when BOT_TOKEN is empty.
+    emulator_host: str = "127.0.0.1"
+    emulator_port: int = Field(default=8081, ge=0, le=65535)
+    # Emulated flood control: bot messages per chat per second before 429 (0 = off).
+    emulator_flood_limit: int = Field(default=0, ge=0)
     robokassa: RobokassaSettings = RobokassaSettings()
     wallet: WalletSettings = WalletSettings()
     # Numbers the phone operator does not serve, comma-separated (for demos of the seed's rule).

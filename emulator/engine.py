@@ -98,7 +98,7 @@ class CallbackRecord:
 
 @dataclass
 class Engine:
-    bot_id: int = 7000000001
+    bot_id: int = 1234567890
     bot_username: str = "qiwi_robokassa_demo_bot"
     bot_name: str = "QIWI · Робокасса"
     clock: Callable[[], float] = time.time

@@ -9,6 +9,7 @@ from services.clock import ManualClock
 from services.db import Database
 from services.ledger import Ledger
 from tests.harness import Harness, running_harness
+from tests.live import LiveHarness, running_live
 
 
 @pytest.fixture
@@ -34,3 +35,14 @@ def clock() -> ManualClock:
 @pytest.fixture
 def ledger(db: Database, clock: ManualClock) -> Ledger:
     return Ledger(db, clock)
+
+
+@pytest.fixture(params=["harness", "emulator"])
+async def chat(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Harness | LiveHarness]:
+    """The same scenario against the in-process harness and the real bot over the emulator."""
+    runner = running_harness if request.param == "harness" else running_live
+    async with runner(tmp_path) as h:
+        yield h
+        assert not h.errors.records, [r.getMessage() for r in h.errors.records]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +25,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import Update
 
 from bot.app import Services, build_dispatcher, build_services, close_services
+from bot.retry import RetryAfter
 from bot.settings import Settings
 from emulator.engine import Engine, TelegramError
 from services.clock import ManualClock
@@ -231,6 +232,15 @@ class Person:
         ]
 
 
+def harness_sleep(clock: ManualClock, engine: Engine) -> Callable[[float], Awaitable[None]]:
+    """Waiting in the harness moves the controllable clock instead of the wall clock."""
+
+    async def sleep(seconds: float) -> None:
+        clock.advance(seconds=seconds)
+
+    return sleep
+
+
 @asynccontextmanager
 async def running_harness(tmp_path: Path, **settings: Any) -> AsyncIterator[Harness]:
     clock = ManualClock()
@@ -239,6 +249,7 @@ async def running_harness(tmp_path: Path, **settings: Any) -> AsyncIterator[Harn
     engine = Engine(clock=lambda: clock.now().timestamp())
     session = EngineSession(engine)
     bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    bot.session.middleware(RetryAfter(sleep=harness_sleep(clock, engine)))
     dp = build_dispatcher(services)
     errors = ErrorLog()
     logging.getLogger().addHandler(errors)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from tests.harness import Harness
+from tests.live import LiveHarness
+
+World = Harness | LiveHarness
 
 
-async def test_start_greets_in_russian_and_shows_the_menu(harness: Harness) -> None:
-    anna = harness.person()
+async def test_start_greets_in_russian_and_shows_the_menu(chat: World) -> None:
+    anna = chat.person()
     seen = await anna.send("/start")
     assert "помогаю платить в магазинах Робокассы через QIWI-кошелёк" in seen.text
     assert "❓ Помощь" in seen.labels
     assert "ℹ️ О Робокассе" in seen.labels
 
 
-async def test_help_explains_the_steps_and_leads_back_to_the_menu(harness: Harness) -> None:
-    anna = harness.person()
+async def test_help_explains_the_steps_and_leads_back_to_the_menu(chat: World) -> None:
+    anna = chat.person()
     await anna.send("/start")
     seen = await anna.press("❓ Помощь")
     assert "Заведите кошелёк" in seen.text and "/cancel" in seen.text
@@ -24,14 +27,14 @@ async def test_help_explains_the_steps_and_leads_back_to_the_menu(harness: Harne
     assert "❓ Помощь" in seen.labels
 
 
-async def test_help_command(harness: Harness) -> None:
-    anna = harness.person()
+async def test_help_command(chat: World) -> None:
+    anna = chat.person()
     seen = await anna.send("/help")
     assert "Как это работает" in seen.text
 
 
-async def test_about_robokassa_tells_the_facts(harness: Harness) -> None:
-    anna = harness.person()
+async def test_about_robokassa_tells_the_facts(chat: World) -> None:
+    anna = chat.person()
     await anna.send("/start")
     seen = await anna.press("ℹ️ О Робокассе")
     assert "2003" in seen.text
@@ -40,16 +43,16 @@ async def test_about_robokassa_tells_the_facts(harness: Harness) -> None:
     assert "🏠 Меню" in seen.labels
 
 
-async def test_cancel_without_a_journey_says_there_is_nothing_to_cancel(harness: Harness) -> None:
-    anna = harness.person()
+async def test_cancel_without_a_journey_says_there_is_nothing_to_cancel(chat: World) -> None:
+    anna = chat.person()
     await anna.send("/cancel")
     texts = [m.text for m in anna.bot_messages()]
     assert texts[0] == "Отменять нечего."
     assert anna.last.text.startswith("Главное меню")
 
 
-async def test_junk_in_the_menu_gets_a_short_russian_answer(harness: Harness) -> None:
-    anna = harness.person()
+async def test_junk_in_the_menu_gets_a_short_russian_answer(chat: World) -> None:
+    anna = chat.person()
     await anna.send("/start")
     seen = await anna.send("привет, где мои деньги?")
     assert seen.text == "Я понимаю кнопки меню и команды. Выберите, что нужно:"
@@ -61,8 +64,8 @@ async def test_junk_in_the_menu_gets_a_short_russian_answer(harness: Harness) ->
     assert seen.text == "Такой команды нет. Попробуйте /start, /help или /cancel."
 
 
-async def test_stale_or_forged_button_is_answered_not_crashed(harness: Harness) -> None:
-    anna = harness.person()
+async def test_stale_or_forged_button_is_answered_not_crashed(chat: World) -> None:
+    anna = chat.person()
     seen = await anna.send("/start")
     await anna.press_data(seen.message_id, "m0:nonsense")
     assert anna.last_answer == {
@@ -71,8 +74,8 @@ async def test_stale_or_forged_button_is_answered_not_crashed(harness: Harness) 
     }
 
 
-async def test_english_speaker_gets_english(harness: Harness) -> None:
-    john = harness.person("John", language_code="en")
+async def test_english_speaker_gets_english(chat: World) -> None:
+    john = chat.person("John", language_code="en")
     seen = await john.send("/start")
     assert seen.text.startswith("Hello! I help you pay in Robokassa shops")
     assert "❓ Help" in seen.labels

@@ -7,11 +7,15 @@ import re
 import pytest
 
 from tests.harness import Harness, Person
+from tests.live import LiveHarness, LivePerson
+
+World = Harness | LiveHarness
+Someone = Person | LivePerson
 
 PHONE = "+79123456789"
 
 
-def sms_value(person: Person) -> str:
+def sms_value(person: Someone) -> str:
     for message in reversed(person.bot_messages()):
         if message.text.startswith("📩 SMS от QIWI"):
             found = re.search(r"(?:Код подтверждения|секретный ключ): (\S+?)\.", message.text)
@@ -20,14 +24,14 @@ def sms_value(person: Person) -> str:
     raise AssertionError("no SMS in the chat")
 
 
-async def open_registration(person: Person) -> None:
+async def open_registration(person: Someone) -> None:
     await person.send("/start")
     seen = await person.press("👛 Завести кошелёк")
     assert seen.text.startswith("Кошелька пока нет. Нужен номер мобильного")
     assert person.reply_keyboard == ["📱 Поделиться номером", "⌨️ Ввести другой номер", "⬅️ Назад"]
 
 
-async def register(person: Person) -> str:
+async def register(person: Someone) -> str:
     await open_registration(person)
     await person.share_contact()
     code = sms_value(person)
@@ -35,8 +39,8 @@ async def register(person: Person) -> str:
     return sms_value(person)
 
 
-async def test_full_registration_with_the_contact_button(harness: Harness) -> None:
-    anna = harness.person()
+async def test_full_registration_with_the_contact_button(chat: World) -> None:
+    anna = chat.person()
     await open_registration(anna)
     seen = await anna.share_contact()
     sms, prompt = anna.bot_messages()[-2:]
@@ -56,8 +60,8 @@ async def test_full_registration_with_the_contact_button(harness: Harness) -> No
     assert "👛 Кошелёк" in seen.labels  # the menu now knows about the wallet
 
 
-async def test_typed_number_path_and_resend_cool_down(harness: Harness) -> None:
-    anna = harness.person()
+async def test_typed_number_path_and_resend_cool_down(chat: World) -> None:
+    anna = chat.person()
     await open_registration(anna)
     seen = await anna.press("⌨️ Ввести другой номер")
     assert seen.text == "Напишите номер так: +7 912 345-67-89."
@@ -66,7 +70,7 @@ async def test_typed_number_path_and_resend_cool_down(harness: Harness) -> None:
     first = sms_value(anna)
     await anna.press("🔁 Отправить ещё раз")
     assert anna.last_answer == {"text": "Новый код можно отправить через 60 с.", "show_alert": True}
-    harness.clock.advance(seconds=61)
+    chat.clock.advance(seconds=61)
     await anna.press("🔁 Отправить ещё раз")
     second = sms_value(anna)
     assert anna.last_answer == {"text": "Код отправлен ещё раз.", "show_alert": False}
@@ -77,12 +81,12 @@ async def test_typed_number_path_and_resend_cool_down(harness: Harness) -> None:
     assert anna.last.text.startswith("✅ Кошелёк +7 916 *** ** 22 готов")
 
 
-async def test_expired_code_offers_a_new_one(harness: Harness) -> None:
-    anna = harness.person()
+async def test_expired_code_offers_a_new_one(chat: World) -> None:
+    anna = chat.person()
     await open_registration(anna)
     await anna.share_contact()
     code = sms_value(anna)
-    harness.clock.advance(minutes=6)
+    chat.clock.advance(minutes=6)
     seen = await anna.send(code)
     assert seen.text == "Срок действия кода истёк. Нажмите «Отправить ещё раз»."
     await anna.press("🔁 Отправить ещё раз")
@@ -90,8 +94,8 @@ async def test_expired_code_offers_a_new_one(harness: Harness) -> None:
     assert anna.last.text.startswith("✅ Кошелёк")
 
 
-async def test_attempt_limit_with_cool_down(harness: Harness) -> None:
-    anna = harness.person()
+async def test_attempt_limit_with_cool_down(chat: World) -> None:
+    anna = chat.person()
     await open_registration(anna)
     await anna.share_contact()
     code = sms_value(anna)
@@ -102,18 +106,18 @@ async def test_attempt_limit_with_cool_down(harness: Harness) -> None:
     assert answers[4] == "Слишком много неверных попыток. Попробуйте снова после 12:15."
     seen = await anna.send(code)  # the 6th try, even right, waits for the cool-down
     assert seen.text.startswith("Слишком много неверных попыток")
-    harness.clock.advance(minutes=16)
+    chat.clock.advance(minutes=16)
     await anna.press("🔁 Отправить ещё раз")
     await anna.send(sms_value(anna))
     assert anna.last.text.startswith("✅ Кошелёк")
 
 
 async def test_deactivated_number_refused_then_wallet_blocked_then_registered_again(
-    harness: Harness,
+    chat: World,
 ) -> None:
-    operator = harness.services.operator
+    operator = chat.services.operator
     await operator.deactivate("+79160001122")
-    anna = harness.person()
+    anna = chat.person()
     await open_registration(anna)
     seen = await anna.send("+7 916 000-11-22")
     assert seen.text == (
@@ -135,10 +139,10 @@ async def test_deactivated_number_refused_then_wallet_blocked_then_registered_ag
     assert anna.last.text.startswith("✅ Кошелёк +7 912 *** ** 89 готов")
 
 
-async def test_sign_in_from_a_second_telegram_account(harness: Harness) -> None:
-    anna = harness.person()
+async def test_sign_in_from_a_second_telegram_account(chat: World) -> None:
+    anna = chat.person()
     secret = await register(anna)
-    boris = harness.person("Борис", phone="+79990000000")
+    boris = chat.person("Борис", phone="+79990000000")
     await open_registration(boris)
     seen = await boris.send(PHONE)
     assert seen.text == "На номер +7 912 345-67-89 уже есть кошелёк. Войти по секретному ключу?"
@@ -152,10 +156,10 @@ async def test_sign_in_from_a_second_telegram_account(harness: Harness) -> None:
     assert secret not in [m.text for m in boris.messages() if m.sender == "user"]
 
 
-async def test_wrong_secret_is_limited_in_the_chat(harness: Harness) -> None:
-    anna = harness.person()
+async def test_wrong_secret_is_limited_in_the_chat(chat: World) -> None:
+    anna = chat.person()
     await register(anna)
-    boris = harness.person("Борис", phone="+79990000000")
+    boris = chat.person("Борис", phone="+79990000000")
     await open_registration(boris)
     await boris.send(PHONE)
     await boris.press("🔑 Войти по ключу")
@@ -165,15 +169,15 @@ async def test_wrong_secret_is_limited_in_the_chat(harness: Harness) -> None:
     assert seen.text.startswith("Слишком много неверных попыток. Попробуйте снова после")
 
 
-async def test_history_shows_each_movement(harness: Harness) -> None:
-    anna = harness.person()
+async def test_history_shows_each_movement(chat: World) -> None:
+    anna = chat.person()
     await register(anna)
-    ledger = harness.services.ledger
+    ledger = chat.services.ledger
     await ledger.open_account("external:cash", "external", allow_negative=True)
     await ledger.open_account("shop:books", "shop")
-    await harness.services.wallets.credit(PHONE, "external:cash", 125050, "t1", reference="1001")
-    harness.clock.advance(minutes=5)
-    await harness.services.wallets.pay(PHONE, "shop:books", 35000, "p1", reference="42")
+    await chat.services.wallets.credit(PHONE, "external:cash", 125050, "t1", reference="1001")
+    chat.clock.advance(minutes=5)
+    await chat.services.wallets.pay(PHONE, "shop:books", 35000, "p1", reference="42")
     await anna.send("/start")
     await anna.press("👛 Кошелёк")
     seen = await anna.press("📜 История")
@@ -184,12 +188,12 @@ async def test_history_shows_each_movement(harness: Harness) -> None:
     )
 
 
-async def test_history_pages(harness: Harness) -> None:
-    anna = harness.person()
+async def test_history_pages(chat: World) -> None:
+    anna = chat.person()
     await register(anna)
-    await harness.services.ledger.open_account("external:cash", "external", allow_negative=True)
+    await chat.services.ledger.open_account("external:cash", "external", allow_negative=True)
     for n in range(7):
-        await harness.services.wallets.credit(PHONE, "external:cash", 100 * (n + 1), f"t{n}")
+        await chat.services.wallets.credit(PHONE, "external:cash", 100 * (n + 1), f"t{n}")
     await anna.send("/start")
     await anna.press("👛 Кошелёк")
     seen = await anna.press("📜 История")
@@ -199,8 +203,8 @@ async def test_history_pages(harness: Harness) -> None:
     assert "⬅️ Раньше" not in seen.labels
 
 
-async def test_change_secret_and_sign_out(harness: Harness) -> None:
-    anna = harness.person()
+async def test_change_secret_and_sign_out(chat: World) -> None:
+    anna = chat.person()
     old = await register(anna)
     await anna.press("👛 Кошелёк")
     await anna.press("🔑 Сменить ключ")
@@ -226,9 +230,9 @@ BAD_PHONES = [
 
 @pytest.mark.parametrize(("text", "answer"), BAD_PHONES)
 async def test_bad_numbers_get_an_example_and_keep_the_step(
-    harness: Harness, text: str, answer: str
+    chat: World, text: str, answer: str
 ) -> None:
-    anna = harness.person()
+    anna = chat.person()
     await open_registration(anna)
     seen = await anna.send(text)
     assert seen.text == answer
@@ -246,8 +250,8 @@ async def test_someone_elses_contact_is_refused(harness: Harness) -> None:
 
 
 @pytest.mark.parametrize("kind", ["sticker", "photo", "voice"])
-async def test_media_in_every_step_keeps_the_step(harness: Harness, kind: str) -> None:
-    anna = harness.person()
+async def test_media_in_every_step_keeps_the_step(chat: World, kind: str) -> None:
+    anna = chat.person()
     await open_registration(anna)
     seen = await anna.send_media(kind)
     assert seen.text.startswith("Жду номер телефона")
@@ -261,8 +265,8 @@ async def test_media_in_every_step_keeps_the_step(harness: Harness, kind: str) -
     assert anna.last.text.startswith("✅ Кошелёк")
 
 
-async def test_cancel_in_every_step(harness: Harness) -> None:
-    anna = harness.person()
+async def test_cancel_in_every_step(chat: World) -> None:
+    anna = chat.person()
     await open_registration(anna)
     await anna.send("/cancel")
     assert anna.bot_messages()[-2].text == "Отменено."
@@ -275,16 +279,16 @@ async def test_cancel_in_every_step(harness: Harness) -> None:
     assert seen.text == "Я понимаю кнопки меню и команды. Выберите, что нужно:"
 
 
-async def test_back_button_leaves_the_number_step(harness: Harness) -> None:
-    anna = harness.person()
+async def test_back_button_leaves_the_number_step(chat: World) -> None:
+    anna = chat.person()
     await open_registration(anna)
     seen = await anna.press("⬅️ Назад")
     assert seen.text == "Главное меню. Что сделаем?"
     assert anna.reply_keyboard == []
 
 
-async def test_old_button_from_a_finished_registration_fails_soft(harness: Harness) -> None:
-    anna = harness.person()
+async def test_old_button_from_a_finished_registration_fails_soft(chat: World) -> None:
+    anna = chat.person()
     await open_registration(anna)
     await anna.share_contact()
     code_prompt = anna.last

@@ -1,0 +1,143 @@
+"""Running everything together: the bot's web app, polling, and (without a token) the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiogram import BaseMiddleware, Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import TelegramObject, Update
+from aiohttp import web
+
+from bot.app import Services, build_dispatcher, build_services, close_services, register_commands
+from bot.i18n import make_i18n
+from bot.retry import RetryAfter
+from bot.settings import Settings
+from bot.web import build_web_app
+from emulator.engine import Engine
+from emulator.server import DEFAULT_TOKEN, STATE_KEY, build_emulator_app
+from services.clock import Clock
+
+log = logging.getLogger("bot")
+
+
+class ReportHandled(BaseMiddleware):
+    """Emulator mode only: tell the emulator each update is handled, so scripts never sleep."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        try:
+            return await handler(event, data)
+        finally:
+            if isinstance(event, Update):
+                with contextlib.suppress(httpx.HTTPError):
+                    await self.client.post(
+                        "/api/bot/processed", json={"update_id": event.update_id}
+                    )
+
+
+async def _start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1] if runner.addresses else port
+    return runner, f"http://{host}:{bound}"
+
+
+@dataclass
+class Runtime:
+    """The running bot: services, dispatcher, web app and, in emulator mode, the emulator."""
+
+    settings: Settings
+    clock: Clock | None = None
+    services: Services | None = None
+    dp: Dispatcher | None = None
+    bot: Bot | None = None
+    web_url: str = ""
+    emulator_url: str = ""
+    _runners: list[web.AppRunner] = field(default_factory=list)
+    _client: httpx.AsyncClient | None = None
+    _polling: asyncio.Task[None] | None = None
+
+    @property
+    def emulated(self) -> bool:
+        return self.settings.bot_token is None
+
+    async def start(self) -> None:
+        settings = self.settings
+        self.services = await build_services(settings, clock=self.clock)
+        i18n = make_i18n(settings.default_locale)
+        self.dp = build_dispatcher(self.services, i18n)
+        runner, self.web_url = await _start_site(
+            build_web_app(self.services), settings.web_host, settings.web_port
+        )
+        self._runners.append(runner)
+        defaults = DefaultBotProperties(parse_mode=ParseMode.HTML)
+        if self.emulated:
+            runner, self.emulator_url = await _start_site(
+                build_emulator_app(self._engine()),
+                settings.emulator_host,
+                settings.emulator_port,
+            )
+            self._runners.append(runner)
+            session = AiohttpSession(api=TelegramAPIServer.from_base(self.emulator_url))
+            self.bot = Bot(DEFAULT_TOKEN, session=session, default=defaults)
+            self._client = httpx.AsyncClient(base_url=self.emulator_url, timeout=5)
+            self.dp.update.outer_middleware(ReportHandled(self._client))
+        else:
+            assert settings.bot_token is not None
+            self.bot = Bot(settings.bot_token.get_secret_value(), default=defaults)
+        self.bot.session.middleware(RetryAfter())
+        await register_commands(self.bot, i18n)
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        self._polling = asyncio.create_task(
+            self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False)
+        )
+
+    def _engine(self) -> Engine:
+        engine = Engine(flood_limit_per_chat=self.settings.emulator_flood_limit)
+        clock = self.clock
+        if clock is not None:
+            engine.clock = lambda: clock.now().timestamp()
+        return engine
+
+    async def wait(self) -> None:
+        assert self._polling is not None
+        await self._polling
+
+    async def stop(self) -> None:
+        for runner in self._runners:
+            if STATE_KEY in runner.app:
+                await runner.app[STATE_KEY].close()
+        if self.dp is not None and self._polling is not None and not self._polling.done():
+            with contextlib.suppress(RuntimeError):
+                await self.dp.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+        if self._client is not None:
+            await self._client.aclose()
+        if self.bot is not None:
+            await self.bot.session.close()
+        if self.services is not None:
+            await close_services(self.services)
+            self.services = None

@@ -1,0 +1,300 @@
+"""The emulator over HTTP: the Bot API for the bot, a driver API for scripts, and a web chat.
+
+Bot API:    /bot<token>/<method>  (GET query, form or JSON body; long polling for getUpdates)
+Driver API: /api/users, /api/users/{id}/send|contact|press|block|unblock|messages, /api/settle
+Web chat:   /  (plain HTML/CSS/JS from emulator/static)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from emulator.engine import Engine, TelegramError
+
+STATIC = Path(__file__).resolve().parent / "static"
+DEFAULT_TOKEN = "1234567890:LOCAL-EMULATOR-TOKEN"
+QUIET_SECONDS = 0.05
+
+
+@dataclass
+class EmulatorState:
+    engine: Engine
+    token: str = DEFAULT_TOKEN
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    # Updates people sent that the bot has not yet reported handled.
+    outstanding: set[int] = field(default_factory=set)
+    last_api_call: float = 0.0
+    version: int = 0
+    closing: bool = False
+
+    async def close(self) -> None:
+        """Let every long poll return now, so the server can stop without waiting them out."""
+        self.closing = True
+        await self.touch()
+
+    async def touch(self) -> None:
+        """Something changed: wake long polls (bot's getUpdates, web chat, settle)."""
+        self.version += 1
+        async with self.changed:
+            self.changed.notify_all()
+
+
+STATE_KEY = web.AppKey("emulator", EmulatorState)
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    params: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            body = await request.json()
+            params.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()})
+        else:
+            form = await request.post()
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return params
+
+
+async def bot_api(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    if request.match_info["token"] != state.token:
+        return web.json_response(
+            {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+        )
+    method = request.match_info["method"]
+    params = await _params(request)
+    if method.lower() == "getupdates":
+        return await _get_updates(state, params)
+    state.last_api_call = time.monotonic()
+    try:
+        result = state.engine.call(method, params)
+    except TelegramError as error:
+        return web.json_response(error.payload(), status=error.code)
+    await state.touch()
+    return web.json_response({"ok": True, "result": result})
+
+
+async def _get_updates(state: EmulatorState, params: dict[str, Any]) -> web.Response:
+    timeout = min(float(params.get("timeout") or 0), 50.0)
+    deadline = time.monotonic() + timeout
+    while True:
+        result = state.engine.call("getUpdates", params)
+        remaining = deadline - time.monotonic()
+        if result or remaining <= 0 or state.closing:
+            break
+        async with state.changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state.changed.wait(), remaining)
+    return web.json_response({"ok": True, "result": result})
+
+
+# ---- driver API ------------------------------------------------------------------------
+
+
+def _user_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["user_id"])
+    except ValueError:
+        raise web.HTTPBadRequest(text="user id must be a number") from None
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except json.JSONDecodeError:
+        raise web.HTTPBadRequest(text="body must be JSON") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="body must be a JSON object")
+    return body
+
+
+def _person_view(engine: Engine, user_id: int) -> dict[str, Any]:
+    person = engine.person(user_id)
+    return {
+        "id": person.id,
+        "first_name": person.first_name,
+        "phone": person.phone,
+        "language_code": person.language_code,
+        "blocked": person.blocked_bot,
+    }
+
+
+async def create_user(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    body = await _json_body(request)
+    try:
+        user_id = int(body["id"])
+        first_name = str(body["first_name"])
+    except (KeyError, TypeError, ValueError):
+        raise web.HTTPBadRequest(text='need {"id": int, "first_name": str}') from None
+    state.engine.add_person(
+        user_id,
+        first_name,
+        phone=body.get("phone"),
+        language_code=body.get("language_code", "ru"),
+    )
+    await state.touch()
+    return web.json_response(_person_view(state.engine, user_id))
+
+
+async def list_users(request: web.Request) -> web.Response:
+    engine = request.app[STATE_KEY].engine
+    return web.json_response([_person_view(engine, uid) for uid in engine.people])
+
+
+async def _driven(request: web.Request, action: Any) -> web.Response:
+    state = request.app[STATE_KEY]
+    try:
+        update = action()
+    except LookupError as error:
+        raise web.HTTPNotFound(text=str(error)) from None
+    except ValueError as error:
+        raise web.HTTPBadRequest(text=str(error)) from None
+    state.outstanding.add(update["update_id"])
+    await state.touch()
+    return web.json_response({"update_id": update["update_id"]})
+
+
+async def user_send(request: web.Request) -> web.Response:
+    engine = request.app[STATE_KEY].engine
+    user_id = _user_id(request)
+    body = await _json_body(request)
+    if "text" in body:
+        text = str(body["text"])
+        if not text:
+            raise web.HTTPBadRequest(text="text must not be empty")
+        return await _driven(request, lambda: engine.send_text(user_id, text))
+    kind = str(body.get("kind", ""))
+    return await _driven(request, lambda: engine.send_media(user_id, kind))
+
+
+async def user_contact(request: web.Request) -> web.Response:
+    engine = request.app[STATE_KEY].engine
+    user_id = _user_id(request)
+    return await _driven(request, lambda: engine.share_contact(user_id))
+
+
+async def user_press(request: web.Request) -> web.Response:
+    engine = request.app[STATE_KEY].engine
+    user_id = _user_id(request)
+    body = await _json_body(request)
+    try:
+        message_id = int(body["message_id"])
+    except (KeyError, TypeError, ValueError):
+        raise web.HTTPBadRequest(text='need {"message_id": int, "text"|"callback_data"}') from None
+    return await _driven(
+        request,
+        lambda: engine.press(
+            user_id, message_id, text=body.get("text"), data=body.get("callback_data")
+        ),
+    )
+
+
+async def user_block(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    try:
+        state.engine.block(_user_id(request), request.match_info["action"] == "block")
+    except LookupError as error:
+        raise web.HTTPNotFound(text=str(error)) from None
+    await state.touch()
+    return web.json_response(_person_view(state.engine, _user_id(request)))
+
+
+def _chat_view(state: EmulatorState, user_id: int, after: int) -> dict[str, Any]:
+    engine = state.engine
+    messages = engine.messages(user_id, after)
+    answers = [
+        {"message_id": c.message_id, "data": c.data, **c.answer}
+        for c in engine.callbacks.values()
+        if c.user_id == user_id and c.answer is not None
+    ]
+    return {
+        "version": state.version,
+        "messages": messages,
+        "reply_keyboard": engine.current_reply_keyboard(user_id),
+        "callback_answers": answers,
+    }
+
+
+async def user_messages(request: web.Request) -> web.Response:
+    """The chat; with `wait=<s>` and `version=<v>` it waits until something changes."""
+    state = request.app[STATE_KEY]
+    user_id = _user_id(request)
+    if user_id not in state.engine.people:
+        raise web.HTTPNotFound(text=f"no person {user_id}")
+    after = int(request.query.get("after") or 0)
+    wait = min(float(request.query.get("wait") or 0), 30.0)
+    seen_version = int(request.query.get("version") or -1)
+    if wait and seen_version >= state.version and not state.closing:
+        async with state.changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    state.changed.wait_for(lambda: state.version > seen_version or state.closing),
+                    wait,
+                )
+    return web.json_response(_chat_view(state, user_id, after))
+
+
+async def settle(request: web.Request) -> web.Response:
+    """Return when the bot has fetched and handled every update and then been quiet a moment."""
+    state = request.app[STATE_KEY]
+    body = await _json_body(request)
+    timeout = min(float(body.get("timeout", 10)), 60.0)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        quiet_for = time.monotonic() - state.last_api_call
+        if not state.outstanding and quiet_for >= QUIET_SECONDS:
+            return web.json_response({"settled": True})
+        wait = max(QUIET_SECONDS - quiet_for, 0.005)
+        async with state.changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state.changed.wait(), min(wait, deadline - time.monotonic()))
+    return web.json_response(
+        {"settled": False, "outstanding": sorted(state.outstanding)}, status=504
+    )
+
+
+async def processed(request: web.Request) -> web.Response:
+    """The bot reports an update handled (emulator mode only), so `settle` can be exact."""
+    state = request.app[STATE_KEY]
+    body = await _json_body(request)
+    state.outstanding.discard(int(body["update_id"]))
+    await state.touch()
+    return web.json_response({"ok": True})
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html")
+
+
+def build_emulator_app(engine: Engine | None = None, token: str = DEFAULT_TOKEN) -> web.Application:
+    app = web.Application()
+    state = EmulatorState(engine or Engine(), token)
+    app[STATE_KEY] = state
+    app.router.add_route("*", "/bot{token}/{method}", bot_api)
+    app.router.add_post("/api/users", create_user)
+    app.router.add_get("/api/users", list_users)
+    app.router.add_post("/api/users/{user_id}/send", user_send)
+    app.router.add_post("/api/users/{user_id}/contact", user_contact)
+    app.router.add_post("/api/users/{user_id}/press", user_press)
+    app.router.add_post("/api/users/{user_id}/{action:block|unblock}", user_block)
+    app.router.add_get("/api/users/{user_id}/messages", user_messages)
+    app.router.add_post("/api/settle", settle)
+    app.router.add_post("/api/bot/processed", processed)
+    app.router.add_get("/", index)
+
+    async def wake_long_polls(app: web.Application) -> None:
+        await app[STATE_KEY].close()
+
+    app.on_shutdown.append(wake_long_polls)
+    app.router.add_static("/static", STATIC)
+    return app

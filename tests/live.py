@@ -1,0 +1,159 @@
+"""End-to-end mode: the real bot polls the emulator over HTTP; people are driven by its driver API.
+
+`LiveHarness`/`LivePerson` offer the same surface as `Harness`/`Person`, so one scenario runs in
+both modes. Every action waits on `/api/settle` (the emulator knows when the bot is done), then
+reads the chat back; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bot.app import Services
+from bot.runner import Runtime
+from bot.settings import Settings
+from services.clock import ManualClock
+from tests.harness import ErrorLog, Seen, _seen
+
+
+@dataclass
+class LiveHarness:
+    runtime: Runtime
+    client: httpx.AsyncClient
+    clock: ManualClock
+    errors: ErrorLog
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(501))
+
+    @property
+    def services(self) -> Services:
+        assert self.runtime.services is not None
+        return self.runtime.services
+
+    def person(
+        self,
+        first_name: str = "Анна",
+        *,
+        phone: str | None = "+79123456789",
+        language_code: str | None = "ru",
+        user_id: int | None = None,
+    ) -> LivePerson:
+        return LivePerson(self, user_id or next(self._ids), first_name, phone, language_code)
+
+    async def settle(self) -> None:
+        response = await self.client.post("/api/settle", json={"timeout": 20})
+        assert response.status_code == 200, response.text
+
+
+@dataclass
+class LivePerson:
+    h: LiveHarness
+    id: int
+    first_name: str
+    phone: str | None
+    language_code: str | None
+    created: bool = False
+    chat: dict[str, Any] = field(default_factory=dict)
+
+    async def _act(self, path: str, body: dict[str, Any]) -> Seen:
+        if not self.created:
+            response = await self.h.client.post(
+                "/api/users",
+                json={
+                    "id": self.id,
+                    "first_name": self.first_name,
+                    "phone": self.phone,
+                    "language_code": self.language_code,
+                },
+            )
+            response.raise_for_status()
+            self.created = True
+        response = await self.h.client.post(f"/api/users/{self.id}/{path}", json=body)
+        response.raise_for_status()
+        await self.h.settle()
+        response = await self.h.client.get(f"/api/users/{self.id}/messages")
+        response.raise_for_status()
+        self.chat = response.json()
+        return self.last
+
+    async def send(self, text: str) -> Seen:
+        return await self._act("send", {"text": text})
+
+    async def send_media(self, kind: str) -> Seen:
+        return await self._act("send", {"kind": kind})
+
+    async def share_contact(self, phone: str | None = None, owner_id: int | None = None) -> Seen:
+        assert phone is None and owner_id is None, "the driver shares the person's own contact"
+        return await self._act("contact", {})
+
+    async def press(self, label: str, *, message_id: int | None = None) -> Seen:
+        if message_id is None:
+            for message in reversed(self.messages()):
+                if label in message.labels:
+                    message_id = message.message_id
+                    break
+        if message_id is None:
+            if label in self.reply_keyboard:
+                return await self.send(label)
+            raise AssertionError(f"no button {label!r} in the chat; last: {self.last}")
+        return await self._act("press", {"message_id": message_id, "text": label})
+
+    async def press_data(self, message_id: int, data: str) -> Seen:
+        return await self._act("press", {"message_id": message_id, "callback_data": data})
+
+    def messages(self, after: int = 0) -> list[Seen]:
+        return [_seen(v) for v in self.chat.get("messages", []) if v["message_id"] > after]
+
+    def bot_messages(self, after: int = 0) -> list[Seen]:
+        return [m for m in self.messages(after) if m.sender == "bot"]
+
+    @property
+    def last(self) -> Seen:
+        messages = self.bot_messages()
+        assert messages, "the bot has not said anything yet"
+        return messages[-1]
+
+    @property
+    def last_answer(self) -> dict[str, Any] | None:
+        answers = self.chat.get("callback_answers") or []
+        if not answers:
+            return None
+        return {"text": answers[-1]["text"], "show_alert": answers[-1]["show_alert"]}
+
+    @property
+    def reply_keyboard(self) -> list[str]:
+        keyboard = self.chat.get("reply_keyboard") or {}
+        return [
+            b["text"] if isinstance(b, dict) else b
+            for row in keyboard.get("keyboard", [])
+            for b in row
+        ]
+
+
+@asynccontextmanager
+async def running_live(tmp_path: Path, **settings: Any) -> AsyncIterator[LiveHarness]:
+    clock = ManualClock()
+    config = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_path=tmp_path / "live.sqlite3",
+        web_port=0,
+        emulator_port=0,
+        **settings,
+    )
+    runtime = Runtime(config, clock=clock)
+    errors = ErrorLog()
+    logging.getLogger().addHandler(errors)
+    await runtime.start()
+    try:
+        async with httpx.AsyncClient(base_url=runtime.emulator_url, timeout=30) as client:
+            yield LiveHarness(runtime, client, clock, errors)
+    finally:
+        logging.getLogger().removeHandler(errors)
+        await runtime.stop()
