@@ -76,3 +76,16 @@ def test_logs_never_contain_secrets(caplog: pytest.LogCaptureFixture) -> None:
     assert TOKEN not in text and "pass-one-secret" not in text
     assert "bot***/getMe" in text
     assert "bad signature with *** for ***" in text
+
+
+def test_env_example_lists_every_setting() -> None:
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    names = []
+    for name, field in Settings.model_fields.items():
+        nested = getattr(field.annotation, "model_fields", None)
+        if nested:
+            names += [f"{name}__{sub}".upper() for sub in nested]
+        else:
+            names.append(name.upper())
+    missing = [n for n in names if f"\n{n}=" not in text]
+    assert missing == []
