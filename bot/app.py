@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, TelegramObject
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n.middleware import SimpleI18nMiddleware
 
 from bot.i18n import make_i18n
+from bot.jobs import BackgroundJobs
+from bot.outbox_worker import OutboxWorker, Renderer
 from bot.settings import Settings
 from bot.storage import SQLiteStorage
-from handlers import errors, fallback, start, wallet
+from handlers import errors, fallback, start, topup, wallet
 from services.clock import Clock, SystemClock
 from services.db import Database
 from services.ledger import Ledger
 from services.operator import Operator
+from services.outbox import Outbox
+from services.terminal import CashDesk, CashRules
 from services.wallet import WalletRules, WalletService
 
 
@@ -32,6 +37,8 @@ class Services:
     ledger: Ledger
     operator: Operator
     wallets: WalletService
+    cash: CashDesk
+    outbox: Outbox
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_workflow_data(self) -> dict[str, Any]:
@@ -42,6 +49,8 @@ class Services:
             "ledger": self.ledger,
             "operator": self.operator,
             "wallets": self.wallets,
+            "cash": self.cash,
+            "outbox": self.outbox,
             **self.extra,
         }
 
@@ -65,6 +74,19 @@ async def build_services(settings: Settings, *, clock: Clock | None = None) -> S
         ledger=ledger,
         operator=operator,
         wallets=WalletService(db, clock, ledger, rules),
+        cash=CashDesk(
+            db,
+            clock,
+            CashRules(
+                terminal_id=settings.cash.terminal_id,
+                salon_id=settings.cash.salon_id,
+                commission_bp=settings.cash.commission_bp,
+                delayed_percent=settings.cash.delayed_percent,
+                delay_seconds=settings.cash.delay_seconds,
+                idle_seconds=settings.cash.idle_seconds,
+            ),
+        ),
+        outbox=Outbox(db, clock),
     )
 
 
@@ -79,9 +101,12 @@ def build_dispatcher(services: Services, i18n: I18n | None = None) -> Dispatcher
         events_isolation=SimpleEventIsolation(),
         **services.as_workflow_data(),
     )
-    SimpleI18nMiddleware(i18n).setup(dp)
+    locales = SimpleI18nMiddleware(i18n)
+    locales.setup(dp)
+    dp.update.outer_middleware(RememberPeople(services.outbox, locales))
     dp.include_routers(
         errors.make_router(),
+        topup.make_router(),
         start.make_router(),
         wallet.make_router(),
         fallback.make_router(),
@@ -100,3 +125,37 @@ async def register_commands(bot: Bot, i18n: I18n) -> None:
             ]
         language = None if locale == i18n.default_locale else locale
         await bot.set_my_commands(commands, language_code=language)
+
+
+class RememberPeople(BaseMiddleware):
+    """Keeps each person's language, so background messages reach them in it."""
+
+    def __init__(self, outbox: Outbox, locales: SimpleI18nMiddleware) -> None:
+        self.outbox = outbox
+        self.locales = locales
+        self.known: dict[int, tuple[str, str]] = {}
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user = data.get("event_from_user")
+        if user is not None and not user.is_bot:
+            locale = await self.locales.get_locale(event, data)
+            seen = (locale, user.first_name)
+            if self.known.get(user.id) != seen:
+                await self.outbox.remember_person(user.id, locale, user.first_name)
+                self.known[user.id] = seen
+        return await handler(event, data)
+
+
+def renderers() -> dict[str, Renderer]:
+    """Outbox message kinds and the journey that knows how to word them."""
+    return {"receipt_credited": topup.render_receipt_credited}
+
+
+def build_jobs(services: Services, bot: Bot, i18n: I18n) -> BackgroundJobs:
+    worker = OutboxWorker(bot, services.outbox, i18n, renderers())
+    return BackgroundJobs(services.cash, worker)

@@ -18,8 +18,16 @@ from aiogram.enums import ParseMode
 from aiogram.types import TelegramObject, Update
 from aiohttp import web
 
-from bot.app import Services, build_dispatcher, build_services, close_services, register_commands
+from bot.app import (
+    Services,
+    build_dispatcher,
+    build_jobs,
+    build_services,
+    close_services,
+    register_commands,
+)
 from bot.i18n import make_i18n
+from bot.jobs import BackgroundJobs
 from bot.retry import RetryAfter
 from bot.settings import Settings
 from bot.web import build_web_app
@@ -75,6 +83,8 @@ class Runtime:
     _runners: list[web.AppRunner] = field(default_factory=list)
     _client: httpx.AsyncClient | None = None
     _polling: asyncio.Task[None] | None = None
+    _jobs_task: asyncio.Task[None] | None = None
+    jobs: BackgroundJobs | None = None
 
     @property
     def emulated(self) -> bool:
@@ -107,6 +117,8 @@ class Runtime:
         self.bot.session.middleware(RetryAfter())
         await register_commands(self.bot, i18n)
         await self.bot.delete_webhook(drop_pending_updates=False)
+        self.jobs = build_jobs(self.services, self.bot, i18n)
+        self._jobs_task = asyncio.create_task(self.jobs.run())
         self._polling = asyncio.create_task(
             self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False)
         )
@@ -131,6 +143,10 @@ class Runtime:
                 await self.dp.stop_polling()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
+        if self._jobs_task is not None:
+            self._jobs_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._jobs_task
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()

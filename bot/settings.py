@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -34,6 +35,24 @@ class WalletSettings(BaseModel):
     lockout_seconds: int = Field(default=900, ge=0)
 
 
+class CashSettings(BaseModel):
+    """Cash terminal and mobile shop stand-ins."""
+
+    terminal_id: str = "T-0417"
+    salon_id: str = "S-0102"
+    # Terminal top-up commission in percent, shown before cash goes in (e.g. 2.5).
+    commission_percent: Decimal = Field(default=Decimal("0"), ge=0, le=20, decimal_places=2)
+    # Share of top-ups (percent) whose crediting is delayed, and by how long.
+    delayed_percent: int = Field(default=10, ge=0, le=100)
+    delay_seconds: int = Field(default=3600, ge=0)
+    # A visit left with cash inside is finished (and receipted) after this many seconds.
+    idle_seconds: int = Field(default=600, ge=60)
+
+    @property
+    def commission_bp(self) -> int:
+        return int(self.commission_percent * 100)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -55,6 +74,7 @@ class Settings(BaseSettings):
     emulator_flood_limit: int = Field(default=0, ge=0)
     robokassa: RobokassaSettings = RobokassaSettings()
     wallet: WalletSettings = WalletSettings()
+    cash: CashSettings = CashSettings()
     # Numbers the phone operator does not serve, comma-separated (for demos of the seed's rule).
     deactivated_phones: str = ""
 

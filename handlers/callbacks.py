@@ -12,6 +12,7 @@ class MenuAction(StrEnum):
     help = "help"
     about = "about"
     wallet = "wallet"
+    topup = "topup"
 
 
 class MenuCb(CallbackData, prefix="m1"):

@@ -19,7 +19,10 @@ def main_menu(*, has_wallet: bool) -> InlineKeyboardMarkup:
     wallet_label = _("👛 Wallet") if has_wallet else _("👛 Open a wallet")
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [button(wallet_label, MenuCb(action=MenuAction.wallet))],
+            [
+                button(wallet_label, MenuCb(action=MenuAction.wallet)),
+                button(_("💵 Top up"), MenuCb(action=MenuAction.topup)),
+            ],
             [
                 button(_("❓ Help"), MenuCb(action=MenuAction.help)),
                 button(_("ℹ️ About Robokassa"), MenuCb(action=MenuAction.about)),

@@ -190,6 +190,7 @@ def code_keyboard() -> InlineKeyboardMarkup:
 def wallet_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
+            [button(_("💵 Top up"), MenuCb(action=MenuAction.topup))],
             [
                 button(_("📜 History"), WalletCb(action=WalletAction.history)),
                 button(_("🔑 Change key"), WalletCb(action=WalletAction.change_secret)),
@@ -415,7 +416,12 @@ async def got_code(message: Message, state: FSMContext, wallets: WalletService) 
             phone=phone(registered.wallet.phone, masked=True),
             balance=money(registered.wallet.balance),
         ),
-        reply_markup=to_wallet_keyboard(),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [button(_("💵 Top up"), MenuCb(action=MenuAction.topup))],
+                [button(_("👛 Wallet"), MenuCb(action=MenuAction.wallet)), home_button()],
+            ]
+        ),
     )
 
 

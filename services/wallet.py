@@ -197,6 +197,19 @@ def pay_from_wallet(
     )
 
 
+def _open_wallet(conn: sqlite3.Connection, phone: str, secret_hash: str, now: int) -> None:
+    """Create the wallet, or re-open a blocked one with its money, under a new secret key."""
+    conn.execute(
+        "INSERT INTO wallets (phone, secret_hash, created_at) VALUES (?, ?, ?)"
+        " ON CONFLICT(phone) DO UPDATE SET status = 'active',"
+        " secret_hash = excluded.secret_hash, failed_tries = 0, locked_until = 0",
+        (phone, secret_hash, now),
+    )
+    level = conn.execute("SELECT level FROM wallets WHERE phone = ?", (phone,)).fetchone()
+    cap = LIMITS[level[0]].max_balance
+    ledger.open_account(conn, wallet_account(phone), "wallet", now=now, max_balance=cap)
+
+
 class WalletService:
     def __init__(
         self, db: Database, clock: Clock, ledger_: Ledger, rules: WalletRules | None = None
@@ -273,21 +286,46 @@ class WalletService:
             require_active(conn, phone, now)
             if conn.execute("DELETE FROM sms_codes WHERE phone = ?", (phone,)).rowcount == 0:
                 raise NoPendingCode()  # a parallel confirmation already used this code
-            conn.execute(
-                "INSERT INTO wallets (phone, secret_hash, created_at) VALUES (?, ?, ?)"
-                " ON CONFLICT(phone) DO UPDATE SET status = 'active',"
-                " secret_hash = excluded.secret_hash, failed_tries = 0, locked_until = 0",
-                (phone, secret_hash, now),
-            )
-            level = conn.execute("SELECT level FROM wallets WHERE phone = ?", (phone,)).fetchone()
-            cap = LIMITS[level[0]].max_balance
-            ledger.open_account(conn, wallet_account(phone), "wallet", now=now, max_balance=cap)
+            _open_wallet(conn, phone, secret_hash, now)
             self._bind(conn, user_id, phone, now)
 
         await self.db.transaction(create)
         wallet = await self.wallet_of(user_id)
         assert wallet is not None
         return Registered(wallet=wallet, sms=Sms(phone, "secret", secret))
+
+    async def register_at_terminal(self, phone: str, user_id: int) -> Registered:
+        """Registration at a cash terminal: the secret key comes by SMS, no code to type.
+
+        The Telegram account is signed in to the new wallet unless it already uses another one.
+        """
+        now = self._now()
+        secret = new_secret_key()
+        secret_hash = await hash_async(secret, n=self.rules.hash_n)
+
+        def create(conn: sqlite3.Connection) -> None:
+            require_active(conn, phone, now)
+            existing = conn.execute(
+                "SELECT status FROM wallets WHERE phone = ?", (phone,)
+            ).fetchone()
+            if existing is not None and existing["status"] == "active":
+                raise WalletExists(phone)
+            _open_wallet(conn, phone, secret_hash, now)
+            signed = conn.execute(
+                "SELECT 1 FROM wallet_users WHERE user_id = ?", (user_id,)
+            ).fetchone()
+            if signed is None:
+                self._bind(conn, user_id, phone, now)
+
+        await self.db.transaction(create)
+        row = await self.db.fetchone(
+            "SELECT w.status, w.level, a.balance FROM wallets w"
+            " JOIN accounts a ON a.id = 'wallet:' || w.phone WHERE w.phone = ?",
+            (phone,),
+        )
+        assert row is not None
+        info = WalletInfo(phone, row["status"], row["level"], row["balance"], 0)
+        return Registered(wallet=info, sms=Sms(phone, "secret", secret))
 
     async def _after_wrong(
         self,

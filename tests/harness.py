@@ -24,7 +24,9 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Update
 
-from bot.app import Services, build_dispatcher, build_services, close_services
+from bot.app import Services, build_dispatcher, build_jobs, build_services, close_services
+from bot.i18n import make_i18n
+from bot.jobs import BackgroundJobs
 from bot.retry import RetryAfter
 from bot.settings import Settings
 from emulator.engine import Engine, TelegramError
@@ -138,6 +140,7 @@ class Harness:
     services: Services
     clock: ManualClock
     errors: ErrorLog
+    jobs: BackgroundJobs
     _ids: int = 100
     people: dict[int, Person] = field(default_factory=dict)
 
@@ -220,7 +223,10 @@ class Person:
     def last_answer(self) -> dict[str, Any] | None:
         """The answer to this person's latest button press (toast or alert)."""
         mine = [c for c in self.h.engine.callbacks.values() if c.user_id == self.id]
-        return mine[-1].answer if mine else None
+        if not mine or mine[-1].answer is None:
+            return None
+        answer = mine[-1].answer
+        return {"text": plain(answer["text"]), "show_alert": answer["show_alert"]}
 
     @property
     def reply_keyboard(self) -> list[str]:
@@ -250,10 +256,15 @@ async def running_harness(tmp_path: Path, **settings: Any) -> AsyncIterator[Harn
     session = EngineSession(engine)
     bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     bot.session.middleware(RetryAfter(sleep=harness_sleep(clock, engine)))
-    dp = build_dispatcher(services)
+    services.cash.delayed = lambda: False  # tests choose delays explicitly
+    i18n = make_i18n()
+    dp = build_dispatcher(services, i18n)
+    jobs = build_jobs(services, bot, i18n)
+    jobs.worker.sleep = harness_sleep(clock, engine)
+    jobs.worker.monotonic = lambda: clock.now().timestamp()
     errors = ErrorLog()
     logging.getLogger().addHandler(errors)
-    harness = Harness(engine, session, bot, dp, services, clock, errors)
+    harness = Harness(engine, session, bot, dp, services, clock, errors, jobs)
     try:
         await dp.emit_startup(bot=bot)
         yield harness

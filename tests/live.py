@@ -21,7 +21,7 @@ from bot.app import Services
 from bot.runner import Runtime
 from bot.settings import Settings
 from services.clock import ManualClock
-from tests.harness import ErrorLog, Seen, _seen
+from tests.harness import ErrorLog, Seen, _seen, plain
 
 
 @dataclass
@@ -125,7 +125,7 @@ class LivePerson:
         answers = self.chat.get("callback_answers") or []
         if not answers:
             return None
-        return {"text": answers[-1]["text"], "show_alert": answers[-1]["show_alert"]}
+        return {"text": plain(answers[-1]["text"]), "show_alert": answers[-1]["show_alert"]}
 
     @property
     def reply_keyboard(self) -> list[str]:
@@ -151,6 +151,8 @@ async def running_live(tmp_path: Path, **settings: Any) -> AsyncIterator[LiveHar
     errors = ErrorLog()
     logging.getLogger().addHandler(errors)
     await runtime.start()
+    assert runtime.services is not None
+    runtime.services.cash.delayed = lambda: False  # tests choose delays explicitly
     try:
         async with httpx.AsyncClient(base_url=runtime.emulator_url, timeout=30) as client:
             yield LiveHarness(runtime, client, clock, errors)

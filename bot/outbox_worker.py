@@ -1,0 +1,111 @@
+"""Delivers outbox messages: paced, retried with backoff, 429 waited out, 403 recorded.
+
+Pacing follows Telegram's limits: at most one message a second to one chat, at most
+`per_second` overall. A chat that was written to less than a second ago is simply left for the
+next pass, so one slow chat never holds up the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+)
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+
+from services.outbox import Outbox, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+Rendered = tuple[str, InlineKeyboardMarkup | None]
+Renderer = Callable[[dict[str, Any]], Rendered]
+MAX_ATTEMPTS = 10
+
+
+@dataclass
+class Pacing:
+    per_chat_interval: float = 1.0
+    per_second: int = 25
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        bot: Bot,
+        outbox: Outbox,
+        i18n: I18n,
+        renderers: dict[str, Renderer],
+        *,
+        pacing: Pacing | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bot = bot
+        self.outbox = outbox
+        self.i18n = i18n
+        self.renderers = renderers
+        self.pacing = pacing or Pacing()
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self._last_to_chat: dict[int, float] = {}
+
+    def render(self, message: OutboxMessage) -> Rendered:
+        renderer = self.renderers[message.kind]
+        with self.i18n.context(), self.i18n.use_locale(message.locale):
+            return renderer(message.payload)
+
+    async def deliver_due(self) -> int:
+        """One pass over due messages; returns how many were delivered."""
+        delivered = 0
+        for message in await self.outbox.due():
+            last = self._last_to_chat.get(message.chat_id)
+            if last is not None and self.monotonic() - last < self.pacing.per_chat_interval:
+                continue
+            if delivered:
+                await self.sleep(1 / self.pacing.per_second)
+            if await self._deliver(message):
+                delivered += 1
+        return delivered
+
+    async def _deliver(self, message: OutboxMessage) -> bool:
+        try:
+            text, markup = self.render(message)
+        except Exception:
+            log.exception("outbox %s: cannot render %s", message.id, message.kind)
+            await self.outbox.mark_failed(message.id, "render failed")
+            return False
+        self._last_to_chat[message.chat_id] = self.monotonic()
+        try:
+            await self.bot.send_message(message.chat_id, text, reply_markup=markup)
+        except TelegramRetryAfter as error:
+            await self.outbox.postpone(message.id, error.retry_after)
+            return False
+        except TelegramForbiddenError as error:
+            log.warning("outbox %s: chat %s blocked the bot", message.id, message.chat_id)
+            await self.outbox.mark_blocked(message.id, error.message)
+            return False
+        except TelegramBadRequest as error:
+            log.warning("outbox %s: refused: %s", message.id, error.message)
+            await self.outbox.mark_failed(message.id, error.message)
+            return False
+        except Exception as error:
+            if message.attempts + 1 >= MAX_ATTEMPTS:
+                log.error("outbox %s: giving up after %s attempts", message.id, MAX_ATTEMPTS)
+                await self.outbox.mark_failed(message.id, repr(error))
+            else:
+                delay = min(2 ** (message.attempts + 1), 300)
+                log.warning("outbox %s: %r, retrying in %s s", message.id, error, delay)
+                await self.outbox.retry_later(message.id, delay, repr(error))
+            return False
+        await self.outbox.mark_sent(message.id)
+        return True

@@ -1,0 +1,690 @@
+"""Top-up journeys: the cash terminal (banknotes, no change, receipt) and the mobile shop."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.i18n import money, phone, when
+from handlers import start
+from handlers.callbacks import MenuAction, MenuCb
+from handlers.keyboards import button, home_button
+from handlers.screens import show
+from services.money import AmountNotUnderstood, parse_rubles
+from services.operator import InvalidPhone, PhoneDeactivated, normalize_phone
+from services.terminal import (
+    BANKNOTES,
+    BadAmount,
+    CashDesk,
+    CashSession,
+    NothingInserted,
+    Receipt,
+    ReceiptNotFound,
+    SessionNotFound,
+    WouldBreakCap,
+)
+from services.wallet import WalletBlocked, WalletExists, WalletNotFound, WalletService
+
+
+class TopUp(StatesGroup):
+    terminal_phone = State()
+    intended = State()
+    cash = State()
+    salon_phone = State()
+    salon_amount = State()
+    check = State()
+
+
+class TopAction(StrEnum):
+    menu = "menu"
+    terminal = "term"
+    salon = "salon"
+    check = "check"
+    my_number = "mine"
+    next = "next"
+    skip = "skip"
+    note = "note"
+    pay = "pay"
+    leave = "leave"
+    register_here = "reg"
+
+
+class TopCb(CallbackData, prefix="t1"):
+    action: TopAction
+    value: int = 0  # a banknote in roubles
+    visit: int = 0  # the terminal visit a button belongs to
+
+
+def user_id(event: Message | CallbackQuery) -> int:
+    assert event.from_user is not None
+    return event.from_user.id
+
+
+# ---- texts -----------------------------------------------------------------------------
+
+
+def amount_error_text(error: AmountNotUnderstood) -> str:
+    if error.reason == "not_positive":
+        return _("The sum must be more than zero. For example: 1 000 or 250,50.")
+    if error.reason == "too_precise":
+        return _("Kopecks take at most two digits after the comma. For example: 250,50.")
+    if error.reason == "too_big":
+        return _("That is too much for one operation. Type a smaller sum.")
+    return _("Type the sum in roubles with digits, for example 1 000 or 250,50.")
+
+
+def commission_line(cash: CashDesk) -> str:
+    percent = cash.rules.commission_bp / 100
+    shown = f"{percent:g}".replace(".", ",")
+    return _("Commission: {percent} %").format(percent=shown)
+
+
+def cash_screen(session: CashSession, cash: CashDesk) -> str:
+    lines = [
+        _("🏧 Terminal {terminal} · «Top up»").format(terminal=session.point),
+        _("Number: {phone}").format(phone=phone(session.phone)),
+    ]
+    if session.intended:
+        lines.append(_("You want to credit: {sum}").format(sum=money(session.intended)))
+    lines.append(commission_line(cash))
+    lines.append(_("Inserted: <b>{sum}</b>").format(sum=money(session.inserted)))
+    lines.append(_("Will be credited: {sum}").format(sum=money(session.to_credit)))
+    lines.append("")
+    lines.append(_("Insert banknotes one by one. The terminal gives no change."))
+    return "\n".join(lines)
+
+
+def cash_keyboard(session: CashSession) -> InlineKeyboardMarkup:
+    notes = [
+        button(f"{note} ₽", TopCb(action=TopAction.note, value=note, visit=session.id))
+        for note in BANKNOTES
+    ]
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            notes[:3],
+            notes[3:6],
+            notes[6:],
+            [button(_("✅ Pay"), TopCb(action=TopAction.pay, visit=session.id))],
+            [button(_("✖️ Leave the terminal"), TopCb(action=TopAction.leave, visit=session.id))],
+        ]
+    )
+
+
+def receipt_text(receipt: Receipt) -> str:
+    """The printed receipt, monospace like the terminal's paper."""
+    title = _("RECEIPT No. {number}").format(number=receipt.number)
+    if receipt.kind == "salon":
+        place = _("Mobile shop {point}").format(point=receipt.point)
+    else:
+        place = _("Terminal {point}").format(point=receipt.point)
+    lines = [title, when(receipt.created_at), place]
+    if receipt.purpose == "payment":
+        lines.append(_("Invoice payment {reference}").format(reference=receipt.reference))
+    else:
+        lines.append(_("QIWI wallet top-up"))
+    lines.append(_("Number: {phone}").format(phone=phone(receipt.phone, masked=True)))
+    if receipt.notes:
+        lines.append(_("Banknotes: {notes}").format(notes=" + ".join(map(str, receipt.notes))))
+    lines.append(_("Inserted: {sum}").format(sum=money(receipt.inserted)))
+    lines.append(_("Commission: {sum}").format(sum=money(receipt.commission)))
+    if receipt.purpose == "payment":
+        lines.append(_("Paid: {sum}").format(sum=money(receipt.paid)))
+        if receipt.remainder:
+            where = (
+                _("to the mobile balance")
+                if receipt.remainder_to == "phone"
+                else _("to the wallet")
+            )
+            lines.append(
+                _("Remainder {sum} {where}").format(sum=money(receipt.remainder), where=where)
+            )
+    else:
+        lines.append(_("Credited: {sum}").format(sum=money(receipt.credited)))
+    status = _("Credited") if not receipt.pending else _("Processing")
+    lines.append(_("Status: {status}").format(status=status))
+    body = "\n".join(lines)
+    text = f"<pre>{body}</pre>\n"
+    if receipt.pending:
+        text += _(
+            "Keep the receipt until the money arrives: it usually takes up to a few hours. "
+            "I will write to you when it is credited."
+        )
+    else:
+        text += _("Keep the receipt until you see the money in the wallet.")
+    return text
+
+
+def receipt_status_text(receipt: Receipt) -> str:
+    if receipt.pending:
+        return _(
+            "🧾 Receipt No. {number} of {date}: {sum} to {phone} — processing, expected by {due}."
+        ).format(
+            number=receipt.number,
+            date=when(receipt.created_at),
+            sum=money(receipt.credited or receipt.inserted),
+            phone=phone(receipt.phone, masked=True),
+            due=when(receipt.due_at),
+        )
+    credited_at = receipt.credited_at or receipt.created_at
+    return _("🧾 Receipt No. {number} of {date}: {sum} to {phone} — credited {credited}.").format(
+        number=receipt.number,
+        date=when(receipt.created_at),
+        sum=money(receipt.credited or receipt.paid),
+        phone=phone(receipt.phone, masked=True),
+        credited=when(credited_at),
+    )
+
+
+def render_receipt_credited(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The outbox message sent when a delayed receipt is finally credited."""
+    text = _("💰 The money for receipt No. {number} has arrived: {sum} to wallet {phone}.").format(
+        number=payload["receipt"], sum=money(payload["amount"]), phone=phone(payload["phone"])
+    )
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[button(_("👛 Wallet"), MenuCb(action=MenuAction.wallet))]]
+    )
+    return text, markup
+
+
+# ---- keyboards -------------------------------------------------------------------------
+
+
+def topup_menu() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(_("🏧 Terminal"), TopCb(action=TopAction.terminal))],
+            [button(_("🏬 Mobile shop"), TopCb(action=TopAction.salon))],
+            [button(_("🧾 Check a receipt"), TopCb(action=TopAction.check))],
+            [home_button()],
+        ]
+    )
+
+
+def back_to_topup() -> list[Any]:
+    return [button(_("⬅️ Back"), TopCb(action=TopAction.menu)), home_button()]
+
+
+async def phone_keyboard(
+    event: Message | CallbackQuery, wallets: WalletService
+) -> InlineKeyboardMarkup:
+    rows = []
+    wallet = await wallets.wallet_of(user_id(event))
+    if wallet is not None and wallet.active:
+        rows.append([button(f"📱 {phone(wallet.phone)}", TopCb(action=TopAction.my_number))])
+    rows.append(back_to_topup())
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def after_receipt_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(_("🧾 Check a receipt"), TopCb(action=TopAction.check))],
+            [button(_("👛 Wallet"), MenuCb(action=MenuAction.wallet)), home_button()],
+        ]
+    )
+
+
+# ---- the top-up menu -------------------------------------------------------------------
+
+
+async def open_menu(query: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await show(
+        query,
+        _(
+            "💵 How would you like to top up the wallet?\n"
+            "🏧 Terminal — cash, banknotes only, no change.\n"
+            "🏬 Mobile shop — a consultant credits the money.\n"
+            "🧾 Check a receipt — see whether the money has arrived."
+        ),
+        topup_menu(),
+    )
+
+
+# ---- terminal: number, intended sum, banknotes, receipt --------------------------------
+
+
+async def terminal(query: CallbackQuery, state: FSMContext, wallets: WalletService) -> None:
+    await state.set_state(TopUp.terminal_phone)
+    await show(
+        query,
+        _("🏧 QIWI terminal · «Top up»\nEnter the phone number of the wallet."),
+        await phone_keyboard(query, wallets),
+    )
+
+
+async def my_number(
+    query: CallbackQuery, state: FSMContext, wallets: WalletService, cash: CashDesk
+) -> None:
+    wallet = await wallets.wallet_of(user_id(query))
+    if wallet is None:
+        await query.answer(_("You are not signed in to a wallet."), show_alert=True)
+        return
+    await number_chosen(query, state, wallets, cash, wallet.phone)
+
+
+async def typed_number(
+    message: Message, state: FSMContext, wallets: WalletService, cash: CashDesk
+) -> None:
+    try:
+        number = normalize_phone(message.text or "")
+    except InvalidPhone:
+        await message.answer(
+            _("That doesn't look like a phone number. Type it like this: +7 912 345-67-89.")
+        )
+        return
+    await number_chosen(message, state, wallets, cash, number)
+
+
+async def number_chosen(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    wallets: WalletService,
+    cash: CashDesk,
+    number: str,
+) -> None:
+    current = await state.get_state()
+    await state.update_data(phone=number)
+    if current == TopUp.salon_phone.state:
+        await ask_salon_amount(event, state, wallets, number)
+        return
+    status = await wallets.has_wallet(number)
+    if status is None:
+        await show(
+            event,
+            _(
+                "There is no QIWI wallet on {phone}. The terminal can register one right now: "
+                "the secret key will come by SMS."
+            ).format(phone=phone(number)),
+            InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [button(_("📝 Register here"), TopCb(action=TopAction.register_here))],
+                    [button(_("👛 Register in the bot"), MenuCb(action=MenuAction.wallet))],
+                    back_to_topup(),
+                ]
+            ),
+        )
+        return
+    if status == "blocked":
+        await show(
+            event,
+            _("The wallet on {phone} is blocked. Register it again in «Wallet».").format(
+                phone=phone(number)
+            ),
+            InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [button(_("👛 Wallet"), MenuCb(action=MenuAction.wallet))],
+                    back_to_topup(),
+                ]
+            ),
+        )
+        return
+    await show(
+        event,
+        _("Number: {phone}").format(phone=phone(number)),
+        InlineKeyboardMarkup(
+            inline_keyboard=[
+                [button(_("Next ➡️"), TopCb(action=TopAction.next))],
+                back_to_topup(),
+            ]
+        ),
+    )
+
+
+async def register_here(query: CallbackQuery, state: FSMContext, wallets: WalletService) -> None:
+    from handlers.wallet import sms_text
+
+    number = (await state.get_data()).get("phone")
+    if number is None:
+        await query.answer(_("This button is out of date. Open the menu with /start."))
+        return
+    try:
+        registered = await wallets.register_at_terminal(number, user_id(query))
+    except PhoneDeactivated:
+        await query.answer(
+            _("The operator does not serve this number — the SMS will not arrive."),
+            show_alert=True,
+        )
+        return
+    except WalletExists:
+        registered = None
+    if registered is None or not isinstance(query.message, Message):
+        await ask_intended(query, state)
+        return
+    await query.answer()
+    # The SMS arrives as its own message, and the terminal's next screen comes after it.
+    await query.message.answer(sms_text(registered.sms))
+    await ask_intended(query.message, state)
+
+
+async def ask_intended(event: Message | CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(TopUp.intended)
+    await show(
+        event,
+        _("How much do you want to credit? Type the sum, or tap «Skip» and just insert banknotes."),
+        InlineKeyboardMarkup(
+            inline_keyboard=[
+                [button(_("Skip ➡️"), TopCb(action=TopAction.skip))],
+                back_to_topup(),
+            ]
+        ),
+    )
+
+
+async def next_step(query: CallbackQuery, state: FSMContext) -> None:
+    if (await state.get_data()).get("phone") is None:
+        await query.answer(_("This button is out of date. Open the menu with /start."))
+        return
+    await ask_intended(query, state)
+
+
+async def typed_intended(
+    message: Message, state: FSMContext, cash: CashDesk, wallets: WalletService
+) -> None:
+    try:
+        intended = parse_rubles(message.text or "")
+    except AmountNotUnderstood as error:
+        await message.answer(amount_error_text(error))
+        return
+    await start_cash(message, state, cash, intended)
+
+
+async def skip_intended(query: CallbackQuery, state: FSMContext, cash: CashDesk) -> None:
+    await start_cash(query, state, cash, None)
+
+
+async def start_cash(
+    event: Message | CallbackQuery, state: FSMContext, cash: CashDesk, intended: int | None
+) -> None:
+    number = (await state.get_data()).get("phone")
+    if number is None:
+        await state.clear()
+        await show(event, _("Let's start again."), topup_menu())
+        return
+    try:
+        session = await cash.open_session(user_id(event), number, intended=intended)
+    except PhoneDeactivated:
+        await show(
+            event,
+            _("The operator does not serve this number. Give a working number."),
+            topup_menu(),
+        )
+        return
+    except (WalletNotFound, WalletBlocked):
+        await show(event, _("There is no working wallet on this number."), topup_menu())
+        return
+    await state.set_state(TopUp.cash)
+    await state.update_data(visit=session.id)
+    await show(event, cash_screen(session, cash), cash_keyboard(session))
+
+
+async def insert_note(query: CallbackQuery, callback_data: TopCb, cash: CashDesk) -> None:
+    await insert(query, cash, callback_data.visit, callback_data.value)
+
+
+async def insert(event: Message | CallbackQuery, cash: CashDesk, visit: int, banknote: int) -> None:
+    try:
+        session = await cash.insert(visit, user_id(event), banknote)
+    except SessionNotFound:
+        await _stale(event)
+        return
+    except WouldBreakCap as error:
+        text = _(
+            "The banknote is not accepted: the wallet can hold at most {cap}. "
+            "You can insert up to {room} more."
+        ).format(cap=money(error.cap), room=money(error.room))
+        if isinstance(event, CallbackQuery):
+            await event.answer(text, show_alert=True)
+        else:
+            await event.answer(text)
+        return
+    if isinstance(event, CallbackQuery):
+        await event.answer(_("Accepted: {note} ₽").format(note=banknote))
+        assert isinstance(event.message, Message)
+        await event.message.edit_text(
+            cash_screen(session, cash), reply_markup=cash_keyboard(session)
+        )
+    else:
+        await event.answer(cash_screen(session, cash), reply_markup=cash_keyboard(session))
+
+
+async def typed_in_cash(message: Message, state: FSMContext, cash: CashDesk) -> None:
+    visit = (await state.get_data()).get("visit")
+    text = (message.text or "").strip().removesuffix("₽").strip()
+    if visit is not None and text.isdigit() and int(text) in BANKNOTES:
+        await insert(message, cash, int(visit), int(text))
+        return
+    await message.answer(
+        _(
+            "The terminal takes only banknotes: 10, 50, 100, 200, 500, 1000, 2000 and 5000 ₽; "
+            "no coins. Tap a banknote button."
+        )
+    )
+
+
+async def pay(
+    query: CallbackQuery, callback_data: TopCb, state: FSMContext, cash: CashDesk
+) -> None:
+    try:
+        receipt = await cash.pay(callback_data.visit, user_id(query))
+    except NothingInserted:
+        await query.answer(_("Insert banknotes first."), show_alert=True)
+        return
+    except SessionNotFound:
+        await _stale(query)
+        return
+    await state.clear()
+    await show(query, receipt_text(receipt), after_receipt_keyboard())
+
+
+async def leave(
+    query: CallbackQuery, callback_data: TopCb, state: FSMContext, cash: CashDesk
+) -> None:
+    receipt = await cash.cancel(callback_data.visit, user_id(query))
+    await state.clear()
+    if receipt is None:
+        await show(query, _("You left the terminal. Nothing was inserted."), topup_menu())
+        return
+    await show(query, _("The terminal gives no change back, so it credited what you inserted.")
+               + "\n\n" + receipt_text(receipt), after_receipt_keyboard())  # fmt: skip
+
+
+async def leave_by_command(
+    message: Message, state: FSMContext, cash: CashDesk, wallets: WalletService
+) -> None:
+    """/cancel or /start at the terminal: cash already inside is receipted, never lost."""
+    visit = (await state.get_data()).get("visit")
+    if visit is not None:
+        receipt = await cash.cancel(int(visit), user_id(message))
+        if receipt is not None:
+            await message.answer(
+                _("The terminal gives no change back, so it credited what you inserted.")
+                + "\n\n"
+                + receipt_text(receipt)
+            )
+    if message.text and message.text.startswith("/start"):
+        await start.start(message, state, wallets)
+    else:
+        await start.cancel(message, state, wallets)
+
+
+async def _stale(event: Message | CallbackQuery) -> None:
+    text = _("This terminal screen is finished. Start again from «Top up».")
+    if isinstance(event, CallbackQuery):
+        await event.answer(text, show_alert=True)
+    else:
+        await event.answer(text)
+
+
+# ---- mobile shop -----------------------------------------------------------------------
+
+
+async def salon(query: CallbackQuery, state: FSMContext, wallets: WalletService) -> None:
+    await state.set_state(TopUp.salon_phone)
+    await show(
+        query,
+        _("🏬 Mobile shop. Tell the consultant the phone number of the wallet."),
+        await phone_keyboard(query, wallets),
+    )
+
+
+async def ask_salon_amount(
+    event: Message | CallbackQuery, state: FSMContext, wallets: WalletService, number: str
+) -> None:
+    if await wallets.has_wallet(number) != "active":
+        await show(
+            event,
+            _("There is no working wallet on {phone}. Open one in «Wallet» first.").format(
+                phone=phone(number)
+            ),
+            InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [button(_("👛 Wallet"), MenuCb(action=MenuAction.wallet))],
+                    back_to_topup(),
+                ]
+            ),
+        )
+        return
+    await state.set_state(TopUp.salon_amount)
+    await show(
+        event,
+        _("How much should the consultant credit to {phone}? For example: 1 000 or 250,50.").format(
+            phone=phone(number)
+        ),
+        InlineKeyboardMarkup(inline_keyboard=[back_to_topup()]),
+    )
+
+
+async def salon_amount(message: Message, state: FSMContext, cash: CashDesk) -> None:
+    number = (await state.get_data()).get("phone")
+    try:
+        amount = parse_rubles(message.text or "")
+    except AmountNotUnderstood as error:
+        await message.answer(amount_error_text(error))
+        return
+    if number is None:
+        await state.clear()
+        await message.answer(_("Let's start again."), reply_markup=topup_menu())
+        return
+    try:
+        receipt = await cash.salon_top_up(user_id(message), number, amount)
+    except BadAmount:
+        await message.answer(
+            _("The consultant takes from {min} to {max} at a time.").format(
+                min=money(100), max=money(cash.rules.salon_max)
+            )
+        )
+        return
+    except WouldBreakCap as error:
+        await message.answer(
+            _("That would break the wallet's limit of {cap}. At most {room} fits now.").format(
+                cap=money(error.cap), room=money(error.room)
+            )
+        )
+        return
+    except (PhoneDeactivated, WalletNotFound, WalletBlocked):
+        await state.clear()
+        await message.answer(
+            _("There is no working wallet on this number."), reply_markup=topup_menu()
+        )
+        return
+    await state.clear()
+    if receipt.pending:
+        head = _("The consultant took {sum}. Crediting is in progress.")
+    else:
+        head = _("The consultant credited {sum} to {phone}.")
+    await message.answer(
+        head.format(sum=money(receipt.credited), phone=phone(number, masked=True))
+        + "\n\n"
+        + receipt_text(receipt),
+        reply_markup=after_receipt_keyboard(),
+    )
+
+
+# ---- checking a receipt ----------------------------------------------------------------
+
+
+async def ask_receipt(query: CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(TopUp.check)
+    await show(
+        query,
+        _("Enter the receipt number: 6 digits at the top of the receipt."),
+        InlineKeyboardMarkup(inline_keyboard=[back_to_topup()]),
+    )
+
+
+async def check_receipt(message: Message, state: FSMContext, cash: CashDesk) -> None:
+    text = (message.text or "").strip().lstrip("№").strip()
+    if not (text.isdigit() and len(text) == 6):
+        await message.answer(_("A receipt number is 6 digits, for example 100123."))
+        return
+    try:
+        receipt = await cash.receipt(int(text))
+    except ReceiptNotFound:
+        await message.answer(
+            _(
+                "Receipt No. {number} is not found. Check the number at the top of the receipt."
+            ).format(number=text)
+        )
+        return
+    await state.clear()
+    await message.answer(receipt_status_text(receipt), reply_markup=after_receipt_keyboard())
+
+
+async def junk(message: Message, state: FSMContext) -> None:
+    """Stickers, photos and the like in any top-up step: say what is expected, keep the step."""
+    hints = {
+        TopUp.terminal_phone.state: _("I'm waiting for a phone number, like +7 912 345-67-89."),
+        TopUp.salon_phone.state: _("I'm waiting for a phone number, like +7 912 345-67-89."),
+        TopUp.intended.state: _("I'm waiting for a sum, like 1 000, or tap «Skip»."),
+        TopUp.salon_amount.state: _("I'm waiting for a sum, like 1 000 or 250,50."),
+        TopUp.cash.state: _("The terminal takes banknotes: tap a banknote button."),
+        TopUp.check.state: _("I'm waiting for a receipt number: 6 digits."),
+    }
+    current = await state.get_state()
+    await message.answer(hints.get(current or "", _("Use the buttons above or /cancel.")))
+
+
+def make_router() -> Router:
+    router = Router(name="topup")
+    anywhere = StateFilter("*")
+
+    def on(action: TopAction) -> Any:
+        return TopCb.filter(F.action == action)
+
+    router.message.register(leave_by_command, TopUp.cash, Command("cancel"))
+    router.message.register(leave_by_command, TopUp.cash, CommandStart())
+    router.callback_query.register(open_menu, MenuCb.filter(F.action == MenuAction.topup), anywhere)
+    router.callback_query.register(open_menu, on(TopAction.menu), anywhere)
+    router.callback_query.register(terminal, on(TopAction.terminal), anywhere)
+    router.callback_query.register(salon, on(TopAction.salon), anywhere)
+    router.callback_query.register(ask_receipt, on(TopAction.check), anywhere)
+    router.callback_query.register(
+        my_number, on(TopAction.my_number), StateFilter(TopUp.terminal_phone, TopUp.salon_phone)
+    )
+    router.callback_query.register(register_here, on(TopAction.register_here), TopUp.terminal_phone)
+    router.callback_query.register(next_step, on(TopAction.next), TopUp.terminal_phone)
+    router.callback_query.register(skip_intended, on(TopAction.skip), TopUp.intended)
+    router.callback_query.register(insert_note, on(TopAction.note), anywhere)
+    router.callback_query.register(pay, on(TopAction.pay), anywhere)
+    router.callback_query.register(leave, on(TopAction.leave), anywhere)
+    router.message.register(
+        typed_number,
+        StateFilter(TopUp.terminal_phone, TopUp.salon_phone),
+        F.text,
+        ~F.text.startswith("/"),
+    )
+    router.message.register(typed_intended, TopUp.intended, F.text, ~F.text.startswith("/"))
+    router.message.register(typed_in_cash, TopUp.cash, F.text, ~F.text.startswith("/"))
+    router.message.register(salon_amount, TopUp.salon_amount, F.text, ~F.text.startswith("/"))
+    router.message.register(check_receipt, TopUp.check, F.text, ~F.text.startswith("/"))
+    router.message.register(junk, StateFilter(TopUp), ~F.text.startswith("/"))
+    return router
