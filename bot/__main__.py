@@ -14,6 +14,7 @@ from bot.runner import Runtime
 from bot.settings import Settings, SettingsError, load_settings
 from services.db import SchemaTooNew
 from services.errors import DomainError
+from services.merchant import CatalogueError, ItemNotFound
 from services.operator import normalize_phone
 from services.wallet import LIMITS
 
@@ -56,6 +57,10 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> str:
     """The operator and wallet levers a shop uses to demo the world's rules."""
     services = await build_services(settings)
     try:
+        if args.area == "shop":
+            token = await services.merchant.create_invite(args.shop, ttl=args.days * 86400)
+            username = settings.bot_username or "qiwi_robokassa_demo_bot"
+            return f"https://t.me/{username}?start=owner-{token}"
         number = normalize_phone(args.phone)
         if args.area == "operator":
             if args.action == "deactivate":
@@ -79,6 +84,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     wallet.add_argument("action", choices=["level"])
     wallet.add_argument("phone")
     wallet.add_argument("level", choices=sorted(LIMITS))
+    shop = areas.add_parser("shop", help="shops: invite an owner")
+    shop.add_argument("action", choices=["invite"])
+    shop.add_argument("shop", help="shop id from the catalogue, e.g. flowers")
+    shop.add_argument("--days", type=int, default=1, help="how long the link works")
     return parser.parse_args(argv)
 
 
@@ -93,13 +102,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.area is not None:
         try:
             print(asyncio.run(run_admin(settings, args)))
-        except DomainError as exc:
+        except ItemNotFound:
+            print(f"bot: no shop {args.shop!r} in the catalogue", file=sys.stderr)
+            return 2
+        except (DomainError, CatalogueError) as exc:
             print(f"bot: {exc}", file=sys.stderr)
             return 2
         return 0
     try:
         asyncio.run(run_bot(settings))
-    except SchemaTooNew as exc:
+    except (SchemaTooNew, CatalogueError) as exc:
         print(f"bot: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

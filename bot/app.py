@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,12 +19,16 @@ from bot.jobs import BackgroundJobs
 from bot.outbox_worker import OutboxWorker, Renderer
 from bot.settings import Settings
 from bot.storage import SQLiteStorage
-from handlers import errors, fallback, start, topup, wallet
+from handlers import errors, fallback, owner, payment, shop, start, topup, wallet
+from services.aggregator import Aggregator, MerchantAccount
+from services.checkout import Checkout
 from services.clock import Clock, SystemClock
 from services.db import Database
 from services.ledger import Ledger
+from services.merchant import Merchant
 from services.operator import Operator
 from services.outbox import Outbox
+from services.robokassa import Robokassa
 from services.terminal import CashDesk, CashRules
 from services.wallet import WalletRules, WalletService
 
@@ -39,7 +45,66 @@ class Services:
     wallets: WalletService
     cash: CashDesk
     outbox: Outbox
+    merchant: Merchant
+    aggregator: Aggregator
     extra: dict[str, Any] = field(default_factory=dict)
+    robokassa: Robokassa | None = None
+    _checkout: Checkout | None = None
+    jobs_wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def sandbox(self) -> bool:
+        """No real Robokassa address configured: the embedded sandbox plays the aggregator."""
+        return not self.settings.robokassa.base_url
+
+    def configure_payments(self, web_url: str) -> None:
+        """Once the web app listens: point the client at the sandbox (or the real service)."""
+        config = self.settings.robokassa
+        password1 = config.password1.get_secret_value()
+        password2 = config.password2.get_secret_value()
+        base = config.base_url or f"{web_url}/robokassa-sandbox"
+        self.robokassa = Robokassa(
+            config.login,
+            password1,
+            password2,
+            algorithm=config.algorithm,
+            is_test=config.is_test,
+            base_url=base,
+        )
+        if self.sandbox:
+            # Test mode has its own passwords: the mode not in use gets ones nobody knows.
+            unknown = (secrets.token_hex(16), secrets.token_hex(16))
+            live = unknown if config.is_test else (password1, password2)
+            test = (password1, password2) if config.is_test else unknown
+            self.aggregator.register(
+                MerchantAccount(
+                    login=config.login,
+                    password1=live[0],
+                    password2=live[1],
+                    test_password1=test[0],
+                    test_password2=test[1],
+                    result_url=f"{web_url}/robokassa/result",
+                    algorithm=config.algorithm,
+                )
+            )
+        self._checkout = Checkout(
+            self.db,
+            self.clock,
+            self.merchant,
+            self.robokassa,
+            reconcile_after=self.settings.reconcile_after_seconds,
+        )
+
+    def checkout(self) -> Checkout:
+        if self._checkout is None:
+            raise RuntimeError("payments are not configured yet")
+        return self._checkout
+
+    def aggregator_or_fail(self) -> Aggregator:
+        return self.aggregator
+
+    def wake_jobs(self) -> None:
+        self.jobs_wake.set()
 
     def as_workflow_data(self) -> dict[str, Any]:
         return {
@@ -51,6 +116,9 @@ class Services:
             "wallets": self.wallets,
             "cash": self.cash,
             "outbox": self.outbox,
+            "merchant": self.merchant,
+            "aggregator": self.aggregator,
+            "services": self,
             **self.extra,
         }
 
@@ -67,30 +135,43 @@ async def build_services(settings: Settings, *, clock: Clock | None = None) -> S
         lockout=settings.wallet.lockout_seconds,
     )
     await operator.apply_deactivated_list(settings.deactivated_phone_list())
+    wallets = WalletService(db, clock, ledger, rules)
+    cash = CashDesk(
+        db,
+        clock,
+        CashRules(
+            terminal_id=settings.cash.terminal_id,
+            salon_id=settings.cash.salon_id,
+            commission_bp=settings.cash.commission_bp,
+            delayed_percent=settings.cash.delayed_percent,
+            delay_seconds=settings.cash.delay_seconds,
+            idle_seconds=settings.cash.idle_seconds,
+        ),
+    )
+    merchant = Merchant(db, clock, order_ttl=settings.order_ttl_seconds)
+    try:
+        await merchant.sync_catalogue(settings.catalogue_path)
+    except BaseException:
+        await db.close()
+        raise
     return Services(
         settings=settings,
         db=db,
         clock=clock,
         ledger=ledger,
         operator=operator,
-        wallets=WalletService(db, clock, ledger, rules),
-        cash=CashDesk(
-            db,
-            clock,
-            CashRules(
-                terminal_id=settings.cash.terminal_id,
-                salon_id=settings.cash.salon_id,
-                commission_bp=settings.cash.commission_bp,
-                delayed_percent=settings.cash.delayed_percent,
-                delay_seconds=settings.cash.delay_seconds,
-                idle_seconds=settings.cash.idle_seconds,
-            ),
-        ),
+        wallets=wallets,
+        cash=cash,
         outbox=Outbox(db, clock),
+        merchant=merchant,
+        aggregator=Aggregator(db, clock, wallets, cash, bill_ttl=settings.bill_ttl_seconds),
     )
 
 
 async def close_services(services: Services) -> None:
+    await services.aggregator.http.aclose()
+    if services.robokassa is not None:
+        await services.robokassa.aclose()
     await services.db.close()
 
 
@@ -107,8 +188,11 @@ def build_dispatcher(services: Services, i18n: I18n | None = None) -> Dispatcher
     dp.include_routers(
         errors.make_router(),
         topup.make_router(),
+        payment.make_router(),
         start.make_router(),
         wallet.make_router(),
+        shop.make_router(),
+        owner.make_router(),
         fallback.make_router(),
     )
     return dp
@@ -122,6 +206,7 @@ async def register_commands(bot: Bot, i18n: I18n) -> None:
                 BotCommand(command="start", description=i18n.gettext("Main menu")),
                 BotCommand(command="help", description=i18n.gettext("How it works")),
                 BotCommand(command="cancel", description=i18n.gettext("Stop the current step")),
+                BotCommand(command="orders", description=i18n.gettext("Shop orders (owners)")),
             ]
         language = None if locale == i18n.default_locale else locale
         await bot.set_my_commands(commands, language_code=language)
@@ -153,9 +238,15 @@ class RememberPeople(BaseMiddleware):
 
 def renderers() -> dict[str, Renderer]:
     """Outbox message kinds and the journey that knows how to word them."""
-    return {"receipt_credited": topup.render_receipt_credited}
+    return {
+        "receipt_credited": topup.render_receipt_credited,
+        "order_paid_owner": owner.render_order_paid_owner,
+        "order_paid_buyer": shop.render_order_paid_buyer,
+        "order_expired": shop.render_order_expired,
+        "order_fulfilled": shop.render_order_fulfilled,
+    }
 
 
 def build_jobs(services: Services, bot: Bot, i18n: I18n) -> BackgroundJobs:
     worker = OutboxWorker(bot, services.outbox, i18n, renderers())
-    return BackgroundJobs(services.cash, worker)
+    return BackgroundJobs(services, worker)

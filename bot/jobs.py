@@ -5,23 +5,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
 from bot.outbox_worker import OutboxWorker
-from services.terminal import CashDesk
+
+if TYPE_CHECKING:
+    from bot.app import Services
 
 log = logging.getLogger(__name__)
 
 
 class BackgroundJobs:
-    def __init__(self, cash: CashDesk, worker: OutboxWorker, *, tick: float = 1.0) -> None:
-        self.cash = cash
+    def __init__(self, services: Services, worker: OutboxWorker, *, tick: float = 1.0) -> None:
+        self.services = services
         self.worker = worker
         self.tick = tick
-        self.wake = asyncio.Event()
+        self.wake = services.jobs_wake
+
+    async def reconcile(self) -> None:
+        if self.services.robokassa is not None:
+            await self.services.checkout().reconcile()
 
     async def run_once(self) -> None:
         """Everything that is due now; each step stands alone so one failure stops nothing."""
-        for step in (self.cash.credit_due, self.cash.finish_idle, self.worker.deliver_due):
+        services = self.services
+        steps = (
+            services.cash.credit_due,
+            services.cash.finish_idle,
+            services.aggregator.expire_bills,
+            services.merchant.expire_due,
+            services.aggregator.deliver_callbacks,
+            self.reconcile,
+            self.worker.deliver_due,
+        )
+        for step in steps:
             try:
                 await step()
             except Exception:

@@ -36,6 +36,7 @@ from emulator.server import DEFAULT_TOKEN, STATE_KEY, build_emulator_app
 from services.clock import Clock
 
 log = logging.getLogger("bot")
+DEMO_OWNER_ID = 900001
 
 
 class ReportHandled(BaseMiddleware):
@@ -99,6 +100,7 @@ class Runtime:
             build_web_app(self.services), settings.web_host, settings.web_port
         )
         self._runners.append(runner)
+        self.services.configure_payments(self.web_url)
         defaults = DefaultBotProperties(parse_mode=ParseMode.HTML)
         if self.emulated:
             runner, self.emulator_url = await _start_site(
@@ -111,6 +113,7 @@ class Runtime:
             self.bot = Bot(DEFAULT_TOKEN, session=session, default=defaults)
             self._client = httpx.AsyncClient(base_url=self.emulator_url, timeout=5)
             self.dp.update.outer_middleware(ReportHandled(self._client))
+            await self._seed_demo_owner(runner.app[STATE_KEY].engine)
         else:
             assert settings.bot_token is not None
             self.bot = Bot(settings.bot_token.get_secret_value(), default=defaults)
@@ -122,6 +125,16 @@ class Runtime:
         self._polling = asyncio.create_task(
             self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False)
         )
+
+    async def _seed_demo_owner(self, engine: Engine) -> None:
+        """Emulator mode: a ready shop owner in the web chat, to watch paid-order messages."""
+        assert self.services is not None
+        shops = await self.services.merchant.shops()
+        if not shops:
+            return
+        engine.add_person(DEMO_OWNER_ID, "Ольга (владелец)", phone="+79990000001")
+        for shop in shops:
+            await self.services.merchant.add_owner(shop.id, DEMO_OWNER_ID)
 
     def _engine(self) -> Engine:
         engine = Engine(flood_limit_per_chat=self.settings.emulator_flood_limit)

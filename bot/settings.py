@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.operator import normalize_phone
 
+DEMO_CATALOGUE = Path(__file__).resolve().parent.parent / "catalogue" / "demo.toml"
 HashAlgorithm = Literal["md5", "ripemd160", "sha1", "sha256", "sha384", "sha512"]
 
 
@@ -75,8 +76,25 @@ class Settings(BaseSettings):
     robokassa: RobokassaSettings = RobokassaSettings()
     wallet: WalletSettings = WalletSettings()
     cash: CashSettings = CashSettings()
+    # Shops and goods (TOML); synced into the database at every start.
+    catalogue_path: Path = DEMO_CATALOGUE
+    # An unpaid order expires (and gives its stock back) after this many seconds.
+    order_ttl_seconds: int = Field(default=1800, ge=60)
+    # A QIWI bill lives this long (never past the order's own expiry).
+    bill_ttl_seconds: int = Field(default=1800, ge=60)
+    # Orders awaiting payment this long are checked with OpStateExt (a lost ResultURL).
+    reconcile_after_seconds: int = Field(default=300, ge=10)
+    # Address Robokassa reaches the web app at (ResultURL); empty = http://WEB_HOST:WEB_PORT.
+    public_url: str = ""
+    # The bot's @username for invite links; empty = ask Telegram (or the emulator's name).
+    bot_username: str = ""
     # Numbers the phone operator does not serve, comma-separated (for demos of the seed's rule).
     deactivated_phones: str = ""
+
+    @field_validator("catalogue_path", mode="before")
+    @classmethod
+    def _empty_means_demo(cls, value: object) -> object:
+        return DEMO_CATALOGUE if value in ("", None) else value
 
     @field_validator("deactivated_phones")
     @classmethod

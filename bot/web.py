@@ -1,12 +1,18 @@
-"""The bot's own web app (aiohttp): health check now; Robokassa callbacks and sandbox later."""
+"""The bot's own web app (aiohttp): health, Robokassa's ResultURL/SuccessURL/FailURL, sandbox."""
 
 from __future__ import annotations
+
+import logging
 
 from aiohttp import web
 
 from bot.app import Services
+from bot.sandbox_web import build_sandbox_routes
+from services.checkout import ShpMismatch, UnknownInvoice, WrongAmount
+from services.robokassa import InvalidSignature
 
 SERVICES_KEY = web.AppKey("services", Services)
+log = logging.getLogger(__name__)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -15,8 +21,74 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "schema": version})
 
 
+async def _params(request: web.Request) -> dict[str, str]:
+    params = dict(request.query)
+    if request.method == "POST":
+        form = await request.post()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return params
+
+
+async def result_url(request: web.Request) -> web.Response:
+    """Robokassa → shop, server to server: the only trustworthy "paid" signal."""
+    services = request.app[SERVICES_KEY]
+    params = await _params(request)
+    inv_id = params.get("InvId", "?")
+    try:
+        settled = await services.checkout().accept_result(params)
+    except InvalidSignature:
+        log.warning("ResultURL for InvId %s: bad signature", inv_id)
+        return web.Response(status=400, text="bad signature")
+    except UnknownInvoice:
+        log.warning("ResultURL for unknown InvId %s", inv_id)
+        return web.Response(status=400, text="unknown invoice")
+    except WrongAmount:
+        log.warning("ResultURL for InvId %s: amount differs from the order", inv_id)
+        return web.Response(status=400, text="wrong amount")
+    except ShpMismatch:
+        log.warning("ResultURL for InvId %s: Shp parameters do not match the order", inv_id)
+        return web.Response(status=400, text="wrong parameters")
+    except ValueError:
+        return web.Response(status=400, text="bad request")
+    services.wake_jobs()
+    return web.Response(text=f"OK{settled.order.id}")
+
+
+def _page(title: str, text: str) -> web.Response:
+    return web.Response(
+        text=(
+            '<!doctype html><html lang="ru"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{title}</title></head><body style="font-family:system-ui;max-width:480px;'
+            f'margin:2em auto"><h1>{title}</h1><p>{text}</p></body></html>'
+        ),
+        content_type="text/html",
+    )
+
+
+async def success_url(request: web.Request) -> web.Response:
+    # The buyer's browser came back; this proves nothing about payment, ResultURL does.
+    return _page(
+        "Спасибо!",
+        "Вы вернулись из Робокассы. Как только платёж подтвердится, бот пришлёт чек в Telegram.",
+    )
+
+
+async def fail_url(request: web.Request) -> web.Response:
+    return _page(
+        "Оплата не завершена",
+        "Платёж не прошёл или был отменён. Вернитесь в Telegram: заказ можно оплатить снова, "
+        "пока он не истёк.",
+    )
+
+
 def build_web_app(services: Services) -> web.Application:
     app = web.Application()
     app[SERVICES_KEY] = services
     app.router.add_get("/healthz", health)
+    for method in ("GET", "POST"):
+        app.router.add_route(method, "/robokassa/result", result_url)
+        app.router.add_route(method, "/robokassa/success", success_url)
+        app.router.add_route(method, "/robokassa/fail", fail_url)
+    build_sandbox_routes(app, services.aggregator_or_fail)
     return app

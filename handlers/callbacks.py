@@ -13,6 +13,8 @@ class MenuAction(StrEnum):
     about = "about"
     wallet = "wallet"
     topup = "topup"
+    shops = "shops"
+    orders = "orders"
 
 
 class MenuCb(CallbackData, prefix="m1"):

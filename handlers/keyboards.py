@@ -14,15 +14,21 @@ def button(text: str, data: CallbackData | str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=packed)
 
 
-def main_menu(*, has_wallet: bool) -> InlineKeyboardMarkup:
-    """The menu adapts: without a wallet the first button offers to open one."""
+def main_menu(*, has_wallet: bool, is_owner: bool = False) -> InlineKeyboardMarkup:
+    """The menu adapts: without a wallet the first button offers to open one; owners see orders."""
     wallet_label = _("👛 Wallet") if has_wallet else _("👛 Open a wallet")
+    rows = [
+        [
+            button(wallet_label, MenuCb(action=MenuAction.wallet)),
+            button(_("💵 Top up"), MenuCb(action=MenuAction.topup)),
+        ],
+        [button(_("🛍 Shops"), MenuCb(action=MenuAction.shops))],
+    ]
+    if is_owner:
+        rows.append([button(_("📦 Shop orders"), MenuCb(action=MenuAction.orders))])
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [
-                button(wallet_label, MenuCb(action=MenuAction.wallet)),
-                button(_("💵 Top up"), MenuCb(action=MenuAction.topup)),
-            ],
+            *rows,
             [
                 button(_("❓ Help"), MenuCb(action=MenuAction.help)),
                 button(_("ℹ️ About Robokassa"), MenuCb(action=MenuAction.about)),

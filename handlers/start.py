@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandStart, StateFilter
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.callbacks import MenuAction, MenuCb
 from handlers.keyboards import back_home, main_menu
 from handlers.screens import show
+from services.merchant import Merchant
 from services.wallet import WalletService
 
 
@@ -44,11 +45,34 @@ def about_text() -> str:
 
 async def menu_for(event: Message | CallbackQuery, wallets: WalletService) -> InlineKeyboardMarkup:
     assert event.from_user is not None
-    return main_menu(has_wallet=await wallets.wallet_of(event.from_user.id) is not None)
+    user = event.from_user.id
+    owner = await wallets.db.fetchone("SELECT 1 FROM shop_owners WHERE user_id = ?", (user,))
+    return main_menu(
+        has_wallet=await wallets.wallet_of(user) is not None, is_owner=owner is not None
+    )
 
 
-async def start(message: Message, state: FSMContext, wallets: WalletService) -> None:
+async def start(
+    message: Message,
+    state: FSMContext,
+    wallets: WalletService,
+    merchant: Merchant | None = None,
+    command: CommandObject | None = None,
+) -> None:
+    """/start, or a deep link: `item-<id>` opens an item, `owner-<token>` joins a shop."""
     await state.clear()
+    payload = (command.args or "").strip() if command is not None else ""
+    if merchant is not None and payload.startswith("item-"):
+        from handlers.shop import open_item_link
+
+        item = payload.removeprefix("item-")
+        await open_item_link(message, state, merchant, int(item) if item.isdigit() else 0)
+        return
+    if merchant is not None and payload.startswith("owner-"):
+        from handlers.owner import accept_invite
+
+        await accept_invite(message, state, merchant, payload.removeprefix("owner-"))
+        return
     await message.answer(greeting(), reply_markup=await menu_for(message, wallets))
 
 

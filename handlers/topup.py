@@ -55,6 +55,8 @@ class TopAction(StrEnum):
     pay = "pay"
     leave = "leave"
     register_here = "reg"
+    rest_phone = "rphone"
+    rest_wallet = "rwallet"
 
 
 class TopCb(CallbackData, prefix="t1"):
@@ -88,6 +90,8 @@ def commission_line(cash: CashDesk) -> str:
 
 
 def cash_screen(session: CashSession, cash: CashDesk) -> str:
+    if session.purpose == "payment":
+        return payment_cash_screen(session)
     lines = [
         _("🏧 Terminal {terminal} · «Top up»").format(terminal=session.point),
         _("Number: {phone}").format(phone=phone(session.phone)),
@@ -100,6 +104,43 @@ def cash_screen(session: CashSession, cash: CashDesk) -> str:
     lines.append("")
     lines.append(_("Insert banknotes one by one. The terminal gives no change."))
     return "\n".join(lines)
+
+
+def payment_cash_screen(session: CashSession) -> str:
+    lines = [
+        _("🏧 Terminal {terminal} · «Pay an invoice»").format(terminal=session.point),
+        _("Invoice for {phone}").format(phone=phone(session.phone, masked=True)),
+        _("To pay: <b>{sum}</b>").format(sum=money(session.amount or 0)),
+        _("Inserted: <b>{sum}</b>").format(sum=money(session.inserted)),
+    ]
+    if session.missing:
+        lines.append(_("Still to insert: {sum}").format(sum=money(session.missing)))
+    elif session.remainder:
+        lines.append(
+            _("Remainder: {sum} — you choose where it goes").format(sum=money(session.remainder))
+        )
+    lines.append(commission_free_line())
+    lines.append("")
+    lines.append(_("Insert banknotes one by one. The terminal gives no change."))
+    return "\n".join(lines)
+
+
+def commission_free_line() -> str:
+    return _("Commission: {sum}").format(sum=money(0))
+
+
+def remainder_keyboard(session: CashSession) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                button(
+                    _("📱 To the mobile balance"),
+                    TopCb(action=TopAction.rest_phone, visit=session.id),
+                )
+            ],
+            [button(_("👛 To the wallet"), TopCb(action=TopAction.rest_wallet, visit=session.id))],
+        ]
+    )
 
 
 def cash_keyboard(session: CashSession) -> InlineKeyboardMarkup:
@@ -493,8 +534,13 @@ async def leave(
     if receipt is None:
         await show(query, _("You left the terminal. Nothing was inserted."), topup_menu())
         return
-    await show(query, _("The terminal gives no change back, so it credited what you inserted.")
-               + "\n\n" + receipt_text(receipt), after_receipt_keyboard())  # fmt: skip
+    await show(
+        query,
+        _("The terminal gives no change back, so it credited what you inserted.")
+        + "\n\n"
+        + receipt_text(receipt),
+        after_receipt_keyboard(),
+    )
 
 
 async def leave_by_command(
@@ -675,6 +721,8 @@ def make_router() -> Router:
     router.callback_query.register(skip_intended, on(TopAction.skip), TopUp.intended)
     router.callback_query.register(insert_note, on(TopAction.note), anywhere)
     router.callback_query.register(pay, on(TopAction.pay), anywhere)
+    router.callback_query.register(pay, on(TopAction.rest_phone), anywhere)
+    router.callback_query.register(pay, on(TopAction.rest_wallet), anywhere)
     router.callback_query.register(leave, on(TopAction.leave), anywhere)
     router.message.register(
         typed_number,

@@ -409,19 +409,24 @@ async def got_code(message: Message, state: FSMContext, wallets: WalletService) 
             reply_markup=cancel_keyboard(),
         )
         return
+    resume_order = (await state.get_data()).get("resume_order")
     await state.clear()
     await message.answer(sms_text(registered.sms))
+    rows = [
+        [button(_("💵 Top up"), MenuCb(action=MenuAction.topup))],
+        [button(_("👛 Wallet"), MenuCb(action=MenuAction.wallet)), home_button()],
+    ]
+    if resume_order is not None:
+        # Registration started from a failed payment: go back to that same invoice.
+        from handlers.payment import back_to_invoice
+
+        rows.insert(0, [back_to_invoice(int(resume_order))])
     await message.answer(
         _("✅ Wallet {phone} is ready. Balance {balance}.").format(
             phone=phone(registered.wallet.phone, masked=True),
             balance=money(registered.wallet.balance),
         ),
-        reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[
-                [button(_("💵 Top up"), MenuCb(action=MenuAction.topup))],
-                [button(_("👛 Wallet"), MenuCb(action=MenuAction.wallet)), home_button()],
-            ]
-        ),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
     )
 
 

@@ -234,9 +234,19 @@ class CashDesk:
                 "INSERT INTO cash_sessions (point, kind, user_id, phone, purpose, target_account,"
                 " amount, reference, intended, created_at, updated_at)"
                 " VALUES (?, 'terminal', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (point, user_id, phone, purpose, target_account, amount, reference, intended,
-                 now, now),
-            )  # fmt: skip
+                (
+                    point,
+                    user_id,
+                    phone,
+                    purpose,
+                    target_account,
+                    amount,
+                    reference,
+                    intended,
+                    now,
+                    now,
+                ),
+            )
             row = conn.execute(
                 "SELECT * FROM cash_sessions WHERE id = ?", (cursor.lastrowid,)
             ).fetchone()
@@ -334,11 +344,25 @@ class CashDesk:
             " notes, inserted, commission, paid, credited, remainder, remainder_to, status,"
             " due_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending',"
             " ?, ?)",
-            (session.id, session.point, session.kind, row["user_id"], session.phone,
-             session.purpose, session.reference, json.dumps(session.notes), session.inserted,
-             session.commission, paid, credited, remainder, remainder_to if remainder else None,
-             now + (self.rules.delay_seconds if delayed else 0), now),
-        )  # fmt: skip
+            (
+                session.id,
+                session.point,
+                session.kind,
+                row["user_id"],
+                session.phone,
+                session.purpose,
+                session.reference,
+                json.dumps(session.notes),
+                session.inserted,
+                session.commission,
+                paid,
+                credited,
+                remainder,
+                remainder_to if remainder else None,
+                now + (self.rules.delay_seconds if delayed else 0),
+                now,
+            ),
+        )
         receipt_id = cursor.lastrowid
         assert receipt_id is not None
         number = str(RECEIPT_BASE + receipt_id)
@@ -349,8 +373,9 @@ class CashDesk:
         key = f"cash:{session.id}"
 
         def move(source: str, target: str, amount: int, step: str, memo: str) -> None:
-            ledger.post(conn, source, target, amount, f"{key}:{step}", now=now, memo=memo,
-                        reference=number)  # fmt: skip
+            ledger.post(
+                conn, source, target, amount, f"{key}:{step}", now=now, memo=memo, reference=number
+            )
 
         move(CASH, point_account, session.inserted, "in", session.kind)
         if session.commission:
@@ -382,9 +407,16 @@ class CashDesk:
             return
         number = str(RECEIPT_BASE + receipt_id)
         if row["credited"]:
-            ledger.post(conn, f"cash:{row['point']}", wallet_account(row["phone"]), row["credited"],
-                        f"receipt:{number}:credit", now=now, memo=row["kind"],
-                        reference=number)  # fmt: skip
+            ledger.post(
+                conn,
+                f"cash:{row['point']}",
+                wallet_account(row["phone"]),
+                row["credited"],
+                f"receipt:{number}:credit",
+                now=now,
+                memo=row["kind"],
+                reference=number,
+            )
         conn.execute(
             "UPDATE receipts SET status = 'credited', credited_at = ? WHERE id = ?",
             (now, receipt_id),

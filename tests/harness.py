@@ -25,7 +25,10 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import Update
 
 from bot.app import Services, build_dispatcher, build_jobs, build_services, close_services
+from aiohttp import web
+
 from bot.i18n import make_i18n
+from bot.web import build_web_app
 from bot.jobs import BackgroundJobs
 from bot.retry import RetryAfter
 from bot.settings import Settings
@@ -264,6 +267,12 @@ async def running_harness(tmp_path: Path, **settings: Any) -> AsyncIterator[Harn
     jobs.worker.monotonic = lambda: clock.now().timestamp()
     errors = ErrorLog()
     logging.getLogger().addHandler(errors)
+    # The bot's web app (ResultURL, the Robokassa sandbox) listens on loopback, as in production.
+    runner = web.AppRunner(build_web_app(services), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    services.configure_payments(f"http://127.0.0.1:{runner.addresses[0][1]}")
     harness = Harness(engine, session, bot, dp, services, clock, errors, jobs)
     try:
         await dp.emit_startup(bot=bot)
@@ -271,4 +280,5 @@ async def running_harness(tmp_path: Path, **settings: Any) -> AsyncIterator[Harn
     finally:
         logging.getLogger().removeHandler(errors)
         await dp.emit_shutdown(bot=bot)
+        await runner.cleanup()
         await close_services(services)

@@ -92,6 +92,7 @@ async def test_commands_are_registered_in_both_languages(harness: Harness) -> No
         "start": "Главное меню",
         "help": "Как это работает",
         "cancel": "Отменить текущий шаг",
+        "orders": "Заказы магазина (для владельцев)",
     }
     assert en["cancel"] == "Stop the current step"
 

@@ -1,0 +1,148 @@
+"""HTTP face of the embedded Robokassa sandbox, under `/robokassa-sandbox` in the bot's web app.
+
+Same paths and shapes as the real service: `Merchant/Index.aspx`, and the web service's
+`GetCurrencies` and `OpStateExt` XML. The payment page is minimal HTML in Russian; in the chat
+the bot plays the buyer's browser (it opens the page, then acts for the buyer in-process).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from xml.sax.saxutils import escape
+
+from aiohttp import web
+
+from services.aggregator import Aggregator, PaymentRequestError
+from services.clock import MOSCOW
+
+PREFIX = "/robokassa-sandbox"
+XMLNS = "http://merchant.roboxchange.com/WebService/"
+OPERATION_HEADER = "X-Robokassa-Operation"
+
+# What the sandbox offers: QIWI works; the rest are listed as the real service lists them.
+CURRENCIES = [
+    ("EMoney", "Электронными деньгами", [("Qiwi40PS", "QiwiWallet", "QIWI Кошелек", "1", "15000")]),
+    ("BankCard", "Банковской картой", [("BankCardPSR", "BankCard", "Карта", "1", "300000")]),
+    ("SBP", "Системой быстрых платежей", [("SBPPSR", "SBP", "СБП", "1", "1000000")]),
+    ("Mobile", "С баланса телефона", [("MtsPSR", "PhoneMTS", "МТС", "10", "5000")]),
+]
+AVAILABLE = {"Qiwi40PS"}
+
+
+def _page(title: str, body: str, status: int = 200) -> web.Response:
+    return web.Response(
+        text=(
+            '<!doctype html><html lang="ru"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(title)}</title></head>"
+            '<body style="font-family:system-ui;max-width:480px;margin:2em auto">'
+            f"{body}</body></html>"
+        ),
+        content_type="text/html",
+        status=status,
+    )
+
+
+async def _params(request: web.Request) -> dict[str, str]:
+    params = dict(request.query)
+    if request.method == "POST":
+        form = await request.post()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return params
+
+
+def build_sandbox_routes(app: web.Application, aggregator: Callable[[], Aggregator]) -> None:
+    async def index(request: web.Request) -> web.Response:
+        params = await _params(request)
+        try:
+            op = await aggregator().start_payment(params)
+        except PaymentRequestError as error:
+            response = _page(
+                "Робокасса: ошибка",
+                f"<h1>Ошибка {error.code}</h1><p>Платёж не может быть выполнен: "
+                f"{html.escape(error.reason)}.</p>",
+            )
+            response.headers["X-Robokassa-Error"] = str(error.code)
+            return response
+        response = _page(
+            "Робокасса: оплата",
+            f"<h1>Робокасса (песочница)</h1><p>Счёт № {op.inv_id}: {html.escape(op.description)}"
+            f"</p><p>Сумма: {html.escape(op.out_sum)} ₽</p><p>Способ оплаты: Visa QIWI Wallet — "
+            "счёт будет выставлен на ваш номер мобильного.</p>",
+        )
+        response.headers[OPERATION_HEADER] = str(op.id)
+        return response
+
+    async def currencies(request: web.Request) -> web.Response:
+        if request.query.get("MerchantLogin") not in aggregator().merchants:
+            return _xml(
+                "CurrenciesList",
+                "<Result><Code>2</Code><Description>shop unknown</Description></Result>",
+            )
+        groups = []
+        for code, description, items in CURRENCIES:
+            entries = "".join(
+                f'<Currency Label="{label}" Alias="{alias}" Name="{escape(name)}" '
+                f'MinValue="{low}" MaxValue="{high}"/>'
+                for label, alias, name, low, high in items
+            )
+            groups.append(
+                f'<Group Code="{code}" Description="{escape(description)}">'
+                f"<Items>{entries}</Items></Group>"
+            )
+        return _xml(
+            "CurrenciesList",
+            "<Result><Code>0</Code></Result><Groups>" + "".join(groups) + "</Groups>",
+        )
+
+    async def op_state(request: web.Request) -> web.Response:
+        query = request.query
+        code, op = await aggregator().op_state(
+            query.get("MerchantLogin", ""), query.get("InvoiceID", ""), query.get("Signature", "")
+        )
+        descriptions = {1: "bad signature", 2: "shop unknown or inactive", 3: "invoice not found"}
+        if op is None:
+            return _xml(
+                "OperationStateResponse",
+                f"<Result><Code>{code}</Code><Description>{descriptions.get(code, '')}"
+                "</Description></Result>",
+            )
+        stamp = op_stamp(op.expires_at)
+        fields = "".join(
+            f"<Field><Name>{escape(k)}</Name><Value>{escape(v)}</Value></Field>"
+            for k, v in sorted(op.shp.items())
+        )
+        return _xml(
+            "OperationStateResponse",
+            "<Result><Code>0</Code></Result>"
+            f"<State><Code>{op.state}</Code><RequestDate>{stamp}</RequestDate>"
+            f"<StateDate>{stamp}</StateDate></State>"
+            f"<Info><IncCurrLabel>Qiwi40PS</IncCurrLabel><IncSum>{op.out_sum}</IncSum>"
+            "<IncAccount></IncAccount><PaymentMethod><Code>EMoney</Code>"
+            "<Description>Электронными деньгами</Description></PaymentMethod>"
+            f"<OutCurrLabel>BNR</OutCurrLabel><OutSum>{op.out_sum}</OutSum>"
+            f"<OpKey>sandbox-{op.id}</OpKey></Info>"
+            f"<UserField>{fields}</UserField>",
+        )
+
+    app.router.add_route("GET", f"{PREFIX}/Merchant/Index.aspx", index)
+    app.router.add_route("POST", f"{PREFIX}/Merchant/Index.aspx", index)
+    service = f"{PREFIX}/Merchant/WebService/Service.asmx"
+    app.router.add_get(f"{service}/GetCurrencies", currencies)
+    app.router.add_get(f"{service}/OpStateExt", op_state)
+
+
+def op_stamp(moment: object) -> str:
+    from datetime import datetime
+
+    if isinstance(moment, datetime):
+        return moment.astimezone(MOSCOW).isoformat(timespec="seconds")
+    return ""
+
+
+def _xml(root: str, body: str) -> web.Response:
+    return web.Response(
+        text=f'<?xml version="1.0" encoding="utf-8"?><{root} xmlns="{XMLNS}">{body}</{root}>',
+        content_type="text/xml",
+    )

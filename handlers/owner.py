@@ -1,0 +1,257 @@
+"""Shop owners: joining by invite link, paid-order notifications, orders, hand-over, stats."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.i18n import money, ngettext, when
+from handlers.callbacks import MenuAction, MenuCb
+from handlers.keyboards import button, home_button
+from handlers.screens import show
+from services.merchant import InviteInvalid, Merchant, NotAnOwner, Order
+
+FILTERS = ("paid", "awaiting", "fulfilled")
+
+
+class OwnerAction(StrEnum):
+    orders = "orders"
+    card = "card"
+    fulfil = "done"
+    stats = "stats"
+
+
+class OwnerCb(CallbackData, prefix="o1"):
+    action: OwnerAction
+    status: str = "paid"
+    order: int = 0
+
+
+def user_id(event: Message | CallbackQuery) -> int:
+    assert event.from_user is not None
+    return event.from_user.id
+
+
+def status_name(status: str) -> str:
+    return {
+        "created": _("awaiting payment"),
+        "awaiting": _("awaiting payment"),
+        "paid": _("paid"),
+        "fulfilled": _("handed over"),
+        "expired": _("expired"),
+        "cancelled": _("cancelled"),
+    }.get(status, status)
+
+
+def render_order_paid_owner(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+    paid_at = datetime.fromtimestamp(payload["paid_at"], UTC)
+    text = _(
+        "🛒 New paid order No. {number}\n{shop}\n{quantity} × {item} = <b>{amount}</b>\n"
+        "Buyer: {buyer}{contact}\nPaid: {when}"
+    ).format(
+        number=payload["order"],
+        shop=html.escape(payload["shop"]),
+        quantity=payload["quantity"],
+        item=html.escape(payload["item"]),
+        amount=money(payload["amount"]),
+        buyer=html.escape(payload["buyer"]),
+        contact=f", {html.escape(payload['contact'])}" if payload["contact"] else "",
+        when=when(paid_at),
+    )
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                button(
+                    _("📦 Open the order"), OwnerCb(action=OwnerAction.card, order=payload["order"])
+                )
+            ]
+        ]
+    )
+    return text, markup
+
+
+async def accept_invite(
+    message: Message, state: FSMContext, merchant: Merchant, token: str
+) -> None:
+    await state.clear()
+    try:
+        shop = await merchant.accept_invite(token, user_id(message))
+    except InviteInvalid as error:
+        text = {
+            "used": _("This invite link has already been used. Ask for a new one."),
+            "expired": _("This invite link has expired. Ask for a new one."),
+        }.get(error.reason, _("This invite link is not valid."))
+        await message.answer(
+            text, reply_markup=InlineKeyboardMarkup(inline_keyboard=[[home_button()]])
+        )
+        return
+    await message.answer(
+        _(
+            "✅ You are connected as an owner of «{shop}». Every paid order will come here as a "
+            "message. Orders and sales: /orders."
+        ).format(shop=html.escape(shop.name)),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[[button(_("📦 Shop orders"), OwnerCb(action=OwnerAction.orders))]]
+        ),
+    )
+
+
+def not_an_owner_text() -> str:
+    return _("This section is for shop owners. If you own a shop, ask for an invite link.")
+
+
+async def orders_command(message: Message, merchant: Merchant) -> None:
+    await orders_screen(message, merchant, "paid")
+
+
+async def orders_button(query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant) -> None:
+    status = callback_data.status if callback_data.status in FILTERS else "paid"
+    await orders_screen(query, merchant, status)
+
+
+async def orders_menu(query: CallbackQuery, merchant: Merchant) -> None:
+    await orders_screen(query, merchant, "paid")
+
+
+async def orders_screen(event: Message | CallbackQuery, merchant: Merchant, status: str) -> None:
+    shops = await merchant.owned_shops(user_id(event))
+    if not shops:
+        if isinstance(event, CallbackQuery):
+            await event.answer(not_an_owner_text(), show_alert=True)
+        else:
+            await event.answer(not_an_owner_text())
+        return
+    orders = await merchant.shop_orders(user_id(event), status)
+    labels = {"paid": _("Paid"), "awaiting": _("Awaiting payment"), "fulfilled": _("Handed over")}
+    filters = [
+        button(
+            ("• " if key == status else "") + labels[key],
+            OwnerCb(action=OwnerAction.orders, status=key),
+        )
+        for key in FILTERS
+    ]
+    rows = [filters]
+    rows += [
+        [
+            button(
+                f"№ {o.id} · {money(o.amount)} · {o.item_name}"[:60],
+                OwnerCb(action=OwnerAction.card, order=o.id, status=status),
+            )
+        ]
+        for o in orders
+    ]
+    rows.append([button(_("📊 Sales"), OwnerCb(action=OwnerAction.stats)), home_button()])
+    names = ", ".join(f"«{html.escape(s.name)}»" for s in shops)
+    text = _("📦 Orders of {shops}: {filter}").format(shops=names, filter=labels[status].lower())
+    if not orders:
+        text += "\n" + _("No orders here yet.")
+    await show(event, text, InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+def card_text(order: Order) -> str:
+    lines = [
+        _("Order No. {number} · {shop}").format(number=order.id, shop=html.escape(order.shop_name)),
+        f"{order.quantity} × {html.escape(order.item_name)} = <b>{money(order.amount)}</b>",
+        _("Buyer: {buyer}").format(
+            buyer=html.escape(", ".join(x for x in (order.buyer_name, order.contact) if x))
+        ),
+        _("Created: {when}").format(when=when(order.created_at)),
+    ]
+    if order.paid_at:
+        lines.append(_("Paid: {when}").format(when=when(order.paid_at)))
+    if order.fulfilled_at:
+        lines.append(_("Handed over: {when}").format(when=when(order.fulfilled_at)))
+    lines.append(_("Status: {status}").format(status=status_name(order.status)))
+    return "\n".join(lines)
+
+
+def card_keyboard(order: Order, back: str) -> InlineKeyboardMarkup:
+    rows = []
+    if order.status == "paid":
+        rows.append(
+            [button(_("✅ Handed over"), OwnerCb(action=OwnerAction.fulfil, order=order.id))]
+        )
+    rows.append([button(_("⬅️ Orders"), OwnerCb(action=OwnerAction.orders, status=back))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def order_card(query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant) -> None:
+    try:
+        order = await merchant.owner_order(callback_data.order, user_id(query))
+    except NotAnOwner:
+        await query.answer(_("This order is not from your shop."), show_alert=True)
+        return
+    back = callback_data.status if callback_data.status in FILTERS else "paid"
+    await show(query, card_text(order), card_keyboard(order, back))
+
+
+async def fulfil(query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant) -> None:
+    try:
+        order = await merchant.fulfil(callback_data.order, user_id(query))
+    except NotAnOwner:
+        await query.answer(_("This order is not from your shop."), show_alert=True)
+        return
+    await show(query, card_text(order), card_keyboard(order, "fulfilled"))
+
+
+async def stats(query: CallbackQuery, merchant: Merchant) -> None:
+    if not await merchant.owned_shops(user_id(query)):
+        await query.answer(not_an_owner_text(), show_alert=True)
+        return
+    lines = [_("📊 Sales")]
+    names = {1: _("Today"), 7: _("7 days"), 30: _("30 days")}
+    month = None
+    for days in (1, 7, 30):
+        period = await merchant.stats(user_id(query), days)
+        month = period
+        count = ngettext("{n} order", "{n} orders", period.count).format(n=period.count)
+        lines.append(
+            _("{period}: {count}, {revenue}").format(
+                period=names[days], count=count, revenue=money(period.revenue)
+            )
+        )
+    if month is not None and month.top_items:
+        lines.append("")
+        lines.append(_("Top items for 30 days:"))
+        for place, (name, quantity, revenue) in enumerate(month.top_items, start=1):
+            lines.append(
+                _("{place}. {item} — {quantity} pcs, {revenue}").format(
+                    place=place, item=html.escape(name), quantity=quantity, revenue=money(revenue)
+                )
+            )
+    await show(
+        query,
+        "\n".join(lines),
+        InlineKeyboardMarkup(
+            inline_keyboard=[
+                [button(_("⬅️ Orders"), OwnerCb(action=OwnerAction.orders)), home_button()]
+            ]
+        ),
+    )
+
+
+def make_router() -> Router:
+    router = Router(name="owner")
+    anywhere = StateFilter("*")
+
+    def on(action: OwnerAction) -> Any:
+        return OwnerCb.filter(F.action == action)
+
+    router.message.register(orders_command, Command("orders"), anywhere)
+    router.callback_query.register(
+        orders_menu, MenuCb.filter(F.action == MenuAction.orders), anywhere
+    )
+    router.callback_query.register(orders_button, on(OwnerAction.orders), anywhere)
+    router.callback_query.register(order_card, on(OwnerAction.card), anywhere)
+    router.callback_query.register(fulfil, on(OwnerAction.fulfil), anywhere)
+    router.callback_query.register(stats, on(OwnerAction.stats), anywhere)
+    return router

@@ -1,0 +1,504 @@
+"""The embedded Robokassa sandbox's domain: operations, QIWI bills, ResultURL delivery.
+
+A stand-in for the aggregator and for QIWI's invoicing. It validates the shop's signed request
+exactly as the protocol says, issues a bill to the buyer's phone through the wallet stand-in,
+takes the money when the bill is paid (wallet, app or cash terminal), records state 100 and
+calls the shop's ResultURL with the Password#2 signature until it answers `OK{InvId}`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import unquote
+
+import httpx
+
+from services import ledger
+from services.clock import Clock, from_ts, to_ts
+from services.db import Database
+from services.errors import DomainError
+from services.operator import require_active
+from services.robokassa import (
+    QIWI_LABEL,
+    digest,
+    format_out_sum,
+    parse_out_sum,
+    same_signature,
+    shp_of,
+)
+from services.terminal import CashDesk
+from services.wallet import WalletService, pay_from_wallet
+
+log = logging.getLogger(__name__)
+CLEARING = "clearing:robokassa"
+
+
+def open_clearing(conn: sqlite3.Connection, now: int) -> None:
+    """The aggregator's account: in live mode money reaches it from outside our world."""
+    ledger.open_account(conn, CLEARING, "clearing", now=now, allow_negative=True)
+
+
+@dataclass(frozen=True)
+class MerchantAccount:
+    """A shop as the aggregator knows it; test mode has its own pair of passwords."""
+
+    login: str
+    password1: str
+    password2: str
+    test_password1: str
+    test_password2: str
+    result_url: str
+    algorithm: str = "md5"
+
+    def passwords(self, is_test: bool) -> tuple[str, str]:
+        if is_test:
+            return self.test_password1, self.test_password2
+        return self.password1, self.password2
+
+
+class PaymentRequestError(DomainError):
+    """Robokassa's error page: the request is refused and nothing is created."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"error {code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class NoWalletOnPhone(DomainError):
+    def __init__(self, phone: str) -> None:
+        super().__init__(f"no QIWI wallet on {phone}")
+        self.phone = phone
+
+
+class BillNotFound(DomainError):
+    pass
+
+
+class BillClosed(DomainError):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"bill is {status}")
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: int
+    merchant_login: str
+    inv_id: int
+    out_sum: str
+    amount: int
+    description: str
+    is_test: bool
+    shp: dict[str, str]
+    state: int
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Bill:
+    id: int
+    operation_id: int
+    inv_id: int
+    phone: str
+    amount: int
+    status: str
+    method: str | None
+    expires_at: datetime
+    paid_at: datetime | None
+
+
+def _operation(row: sqlite3.Row) -> Operation:
+    return Operation(
+        id=row["id"],
+        merchant_login=row["merchant_login"],
+        inv_id=row["inv_id"],
+        out_sum=row["out_sum"],
+        amount=row["amount"],
+        description=row["description"],
+        is_test=bool(row["is_test"]),
+        shp=json.loads(row["shp"]),
+        state=row["state"],
+        expires_at=None if row["expires_at"] is None else from_ts(row["expires_at"]),
+    )
+
+
+def _bill(row: sqlite3.Row) -> Bill:
+    return Bill(
+        id=row["id"],
+        operation_id=row["operation_id"],
+        inv_id=row["inv_id"],
+        phone=row["phone"],
+        amount=row["amount"],
+        status=row["status"],
+        method=row["method"],
+        expires_at=from_ts(row["expires_at"]),
+        paid_at=None if row["paid_at"] is None else from_ts(row["paid_at"]),
+    )
+
+
+BILL_SELECT = "SELECT b.*, o.inv_id FROM bills b JOIN rk_operations o ON o.id = b.operation_id"
+
+
+class Aggregator:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        wallets: WalletService,
+        cash: CashDesk,
+        *,
+        bill_ttl: int = 1800,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.wallets = wallets
+        self.cash = cash
+        self.bill_ttl = bill_ttl
+        self.merchants: dict[str, MerchantAccount] = {}
+        self.http = http or httpx.AsyncClient(timeout=10)
+        # A switch for tests and demos: pretend the ResultURL callbacks get lost.
+        self.drop_callbacks = False
+        cash.payment_hooks["bill"] = self._bill_paid_in_cash
+
+    def register(self, merchant: MerchantAccount) -> None:
+        self.merchants[merchant.login] = merchant
+
+    def _now(self) -> int:
+        return to_ts(self.clock.now())
+
+    # ---- Merchant/Index.aspx ---------------------------------------------------------
+
+    def _check_payment_request(self, params: Mapping[str, str]) -> tuple[MerchantAccount, int, int]:
+        login = params.get("MerchantLogin", "")
+        merchant = self.merchants.get(login)
+        if merchant is None:
+            raise PaymentRequestError(26, "shop unknown or inactive")
+        out_sum = params.get("OutSum", "")
+        try:
+            amount = parse_out_sum(out_sum)
+        except ValueError:
+            raise PaymentRequestError(29, "bad OutSum") from None
+        inv_raw = params.get("InvId", "")
+        if not inv_raw.isdigit() or not 1 <= int(inv_raw) <= 2147483647:
+            raise PaymentRequestError(29, "bad InvId")
+        is_test = params.get("IsTest") == "1"
+        password1, _ = merchant.passwords(is_test)
+        shp = shp_of(params)
+        tail = [f"{k}={v}" for k, v in sorted(shp.items())]
+        receipt = params.get("Receipt")
+        # Receipt: signed either as transmitted or after one more URL-decoding (sources
+        # disagree on which; both are accepted here).
+        receipts: list[str | None] = [None] if receipt is None else [receipt, unquote(receipt)]
+        signature = params.get("SignatureValue", "")
+        for candidate in receipts:
+            parts = [login, out_sum, inv_raw]
+            if candidate is not None:
+                parts.append(candidate)
+            expected = digest(":".join([*parts, password1, *tail]), merchant.algorithm)
+            if same_signature(expected, signature):
+                return merchant, int(inv_raw), amount
+        raise PaymentRequestError(29, "SignatureValue is wrong")
+
+    async def start_payment(self, params: Mapping[str, str]) -> Operation:
+        """Validate a signed payment request; create the operation (or return the same one)."""
+        merchant, inv_id, amount = self._check_payment_request(params)
+        now = self._now()
+        expires = None
+        if params.get("ExpirationDate"):
+            try:
+                expires = to_ts(datetime.fromisoformat(params["ExpirationDate"]))
+            except ValueError:
+                raise PaymentRequestError(29, "bad ExpirationDate") from None
+
+        def create(conn: sqlite3.Connection) -> Operation:
+            row = conn.execute(
+                "SELECT * FROM rk_operations WHERE merchant_login = ? AND inv_id = ?",
+                (merchant.login, inv_id),
+            ).fetchone()
+            if row is not None:
+                if row["amount"] != amount:
+                    raise PaymentRequestError(4, "duplicate invoice with another sum")
+                return _operation(row)
+            cursor = conn.execute(
+                "INSERT INTO rk_operations (merchant_login, inv_id, out_sum, amount, description,"
+                " is_test, shp, inc_curr_label, expires_at, created_at, state_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    merchant.login,
+                    inv_id,
+                    params["OutSum"],
+                    amount,
+                    params.get("Description", "")[:100],
+                    int(params.get("IsTest") == "1"),
+                    json.dumps(shp_of(params), ensure_ascii=False),
+                    params.get("IncCurrLabel"),
+                    expires,
+                    now,
+                    now,
+                ),
+            )
+            found = conn.execute(
+                "SELECT * FROM rk_operations WHERE id = ?", (cursor.lastrowid,)
+            ).fetchone()
+            return _operation(found)
+
+        return await self.db.transaction(create)
+
+    # ---- QIWI bills ------------------------------------------------------------------
+
+    async def issue_bill(self, operation_id: int, phone: str) -> Bill:
+        """ "Visa QIWI Wallet" with a mobile number: a bill to that number's wallet."""
+        now = self._now()
+
+        def issue(conn: sqlite3.Connection) -> Bill:
+            op = conn.execute(
+                "SELECT * FROM rk_operations WHERE id = ?", (operation_id,)
+            ).fetchone()
+            if op is None:
+                raise BillNotFound()
+            if op["state"] != 5:
+                raise BillClosed("PAID" if op["state"] == 100 else "REJECTED")
+            require_active(conn, phone, now)
+            wallet = conn.execute("SELECT status FROM wallets WHERE phone = ?", (phone,)).fetchone()
+            if wallet is None or wallet["status"] != "active":
+                raise NoWalletOnPhone(phone)
+            waiting = conn.execute(
+                f"{BILL_SELECT} WHERE b.operation_id = ? AND b.phone = ? AND b.status = 'WAITING'",
+                (operation_id, phone),
+            ).fetchone()
+            if waiting is not None and waiting["expires_at"] > now:
+                return _bill(waiting)
+            expires = now + self.bill_ttl
+            if op["expires_at"] is not None:
+                expires = min(expires, op["expires_at"])
+            conn.execute(
+                "UPDATE bills SET status = 'REJECTED'"
+                " WHERE operation_id = ? AND status = 'WAITING'",
+                (operation_id,),
+            )
+            conn.execute(
+                "UPDATE rk_operations SET inc_curr_label = ? WHERE id = ?",
+                (QIWI_LABEL, operation_id),
+            )
+            cursor = conn.execute(
+                "INSERT INTO bills (operation_id, phone, amount, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (operation_id, phone, op["amount"], now, expires),
+            )
+            row = conn.execute(f"{BILL_SELECT} WHERE b.id = ?", (cursor.lastrowid,)).fetchone()
+            return _bill(row)
+
+        return await self.db.transaction(issue)
+
+    async def bill(self, bill_id: int) -> Bill:
+        row = await self.db.fetchone(f"{BILL_SELECT} WHERE b.id = ?", (bill_id,))
+        if row is None:
+            raise BillNotFound()
+        return _bill(row)
+
+    def _mark_bill_paid(
+        self, conn: sqlite3.Connection, bill: sqlite3.Row, method: str, now: int
+    ) -> None:
+        conn.execute(
+            "UPDATE bills SET status = 'PAID', method = ?, paid_at = ? WHERE id = ?",
+            (method, now, bill["id"]),
+        )
+        conn.execute(
+            "UPDATE rk_operations SET state = 100, state_at = ?, callback_due_at = ?"
+            " WHERE id = ? AND state <> 100",
+            (now, now, bill["operation_id"]),
+        )
+
+    def _open_bill(self, conn: sqlite3.Connection, bill_id: int, now: int) -> sqlite3.Row:
+        bill = conn.execute("SELECT * FROM bills WHERE id = ?", (bill_id,)).fetchone()
+        if bill is None:
+            raise BillNotFound()
+        if bill["status"] == "WAITING" and bill["expires_at"] <= now:
+            raise BillClosed("EXPIRED")  # the expiry job records it
+        if bill["status"] != "WAITING":
+            raise BillClosed(bill["status"])
+        found: sqlite3.Row = bill
+        return found
+
+    async def pay_bill_from_wallet(self, bill_id: int, *, method: str = "site") -> Bill:
+        """The bill paid from the wallet's balance (the caller checked the secret key).
+
+        One debit however many times it is pressed: the bill's state and the ledger's
+        idempotency key are checked in the same transaction as the money.
+        """
+        now = self._now()
+        moment = self.clock.now()
+
+        def pay(conn: sqlite3.Connection) -> None:
+            try:
+                bill = self._open_bill(conn, bill_id, now)
+            except BillClosed as closed:
+                if closed.status == "PAID":
+                    return
+                raise
+            open_clearing(conn, now)
+            pay_from_wallet(
+                conn,
+                bill["phone"],
+                CLEARING,
+                bill["amount"],
+                f"bill:{bill_id}:pay",
+                now=moment,
+                memo="robokassa",
+                reference=str(bill_id),
+            )
+            self._mark_bill_paid(conn, bill, method, now)
+
+        await self.db.transaction(pay)
+        return await self.bill(bill_id)
+
+    def _bill_paid_in_cash(
+        self, conn: sqlite3.Connection, reference: str, amount: int, now: int
+    ) -> None:
+        """Terminal hook: cash for `bill:<id>` reached the clearing account in this transaction."""
+        bill_id = int(reference.split(":")[1])
+        bill = self._open_bill(conn, bill_id, now)
+        if bill["amount"] != amount:
+            raise BillClosed("AMOUNT")
+        self._mark_bill_paid(conn, bill, "terminal", now)
+
+    async def open_terminal_payment(self, bill_id: int, user_id: int) -> int:
+        """Pay the bill at a QIWI terminal: a cash visit for exactly the bill's amount."""
+        bill = await self.bill(bill_id)
+        if bill.status != "WAITING":
+            raise BillClosed(bill.status)
+        now = self._now()
+        await self.db.transaction(lambda c: open_clearing(c, now))
+        session = await self.cash.open_session(
+            user_id,
+            bill.phone,
+            purpose="payment",
+            target_account=CLEARING,
+            amount=bill.amount,
+            reference=f"bill:{bill_id}",
+        )
+        return session.id
+
+    async def expire_bills(self) -> list[int]:
+        now = self._now()
+
+        def run(conn: sqlite3.Connection) -> list[int]:
+            rows = conn.execute(
+                "SELECT id FROM bills WHERE status = 'WAITING' AND expires_at <= ?", (now,)
+            ).fetchall()
+            conn.execute(
+                "UPDATE bills SET status = 'EXPIRED' WHERE status = 'WAITING' AND expires_at <= ?",
+                (now,),
+            )
+            conn.execute(
+                "UPDATE rk_operations SET state = 10, state_at = ? WHERE state = 5"
+                " AND expires_at IS NOT NULL AND expires_at <= ?",
+                (now, now),
+            )
+            return [r[0] for r in rows]
+
+        return await self.db.transaction(run)
+
+    # ---- ResultURL delivery ----------------------------------------------------------
+
+    def result_params(self, op: Operation) -> dict[str, str]:
+        merchant = self.merchants[op.merchant_login]
+        _, password2 = merchant.passwords(op.is_test)
+        tail = [f"{k}={v}" for k, v in sorted(op.shp.items())]
+        signature = digest(
+            ":".join([op.out_sum, str(op.inv_id), password2, *tail]), merchant.algorithm
+        ).upper()
+        params = {
+            "OutSum": op.out_sum,
+            "InvId": str(op.inv_id),
+            "SignatureValue": signature,
+            "Fee": "0.00",
+            "EMail": "",
+            "IncCurrLabel": QIWI_LABEL,
+            "PaymentMethod": "EMoney",
+            **op.shp,
+        }
+        if op.is_test:
+            params["IsTest"] = "1"
+        return params
+
+    async def deliver_callbacks(self) -> int:
+        """POST ResultURL for paid operations; retry with backoff until `OK{InvId}`."""
+        now = self._now()
+        rows = await self.db.fetchall(
+            "SELECT * FROM rk_operations WHERE state = 100 AND callback_done = 0"
+            " AND callback_due_at IS NOT NULL AND callback_due_at <= ?",
+            (now,),
+        )
+        delivered = 0
+        for row in rows:
+            op = _operation(row)
+            merchant = self.merchants.get(op.merchant_login)
+            ok = False
+            if merchant is not None and not self.drop_callbacks:
+                try:
+                    response = await self.http.post(
+                        merchant.result_url, data=self.result_params(op)
+                    )
+                    ok = response.status_code == 200 and response.text.strip() == f"OK{op.inv_id}"
+                except httpx.HTTPError as error:
+                    log.warning("ResultURL for InvId %s failed: %r", op.inv_id, error)
+            await self._record_callback(op.id, ok, row["callback_tries"] + 1, now)
+            delivered += ok
+        return delivered
+
+    async def _record_callback(self, op_id: int, ok: bool, tries: int, now: int) -> None:
+        retry_at = None if ok else now + min(2**tries, 3600)
+        await self.db.transaction(
+            lambda c: c.execute(
+                "UPDATE rk_operations SET callback_done = ?, callback_tries = ?,"
+                " callback_due_at = ? WHERE id = ?",
+                (int(ok), tries, retry_at, op_id),
+            )
+        )
+
+    async def next_callback_due(self) -> int | None:
+        row = await self.db.fetchone(
+            "SELECT MIN(callback_due_at) FROM rk_operations WHERE callback_done = 0"
+            " AND callback_due_at IS NOT NULL"
+        )
+        return None if row is None or row[0] is None else int(row[0])
+
+    # ---- OpStateExt ------------------------------------------------------------------
+
+    async def op_state(
+        self, login: str, inv_raw: str, signature: str
+    ) -> tuple[int, Operation | None]:
+        """(result code, operation): 0 ok, 1 bad signature, 2 unknown shop, 3 not found."""
+        merchant = self.merchants.get(login)
+        if merchant is None:
+            return 2, None
+        if not inv_raw.isdigit():
+            return 3, None
+        row = await self.db.fetchone(
+            "SELECT * FROM rk_operations WHERE merchant_login = ? AND inv_id = ?",
+            (login, int(inv_raw)),
+        )
+        modes = [True, False] if row is None else [bool(row["is_test"])]
+        valid = any(
+            same_signature(
+                digest(f"{login}:{inv_raw}:{merchant.passwords(mode)[1]}", merchant.algorithm),
+                signature,
+            )
+            for mode in modes
+        )
+        if not valid:
+            return 1, None
+        if row is None:
+            return 3, None
+        return 0, _operation(row)
+
+    def out_sum_text(self, amount: int) -> str:
+        return format_out_sum(amount)
