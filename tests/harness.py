@@ -23,15 +23,14 @@ from aiogram.enums import ParseMode
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Update
-
-from bot.app import Services, build_dispatcher, build_jobs, build_services, close_services
 from aiohttp import web
 
+from bot.app import Services, build_dispatcher, build_jobs, build_services, close_services
 from bot.i18n import make_i18n
-from bot.web import build_web_app
 from bot.jobs import BackgroundJobs
 from bot.retry import RetryAfter
 from bot.settings import Settings
+from bot.web import build_web_app
 from emulator.engine import Engine, TelegramError
 from services.clock import ManualClock
 
