@@ -18,6 +18,7 @@ from handlers import start
 from handlers.callbacks import MenuAction, MenuCb
 from handlers.keyboards import button, home_button
 from handlers.screens import show
+from services.aggregator import Aggregator, BillClosed
 from services.money import AmountNotUnderstood, parse_rubles
 from services.operator import InvalidPhone, PhoneDeactivated, normalize_phone
 from services.terminal import (
@@ -25,9 +26,11 @@ from services.terminal import (
     BadAmount,
     CashDesk,
     CashSession,
+    NotEnoughCash,
     NothingInserted,
     Receipt,
     ReceiptNotFound,
+    RemainderChoiceNeeded,
     SessionNotFound,
     WouldBreakCap,
 )
@@ -512,18 +515,60 @@ async def typed_in_cash(message: Message, state: FSMContext, cash: CashDesk) -> 
 
 
 async def pay(
-    query: CallbackQuery, callback_data: TopCb, state: FSMContext, cash: CashDesk
+    query: CallbackQuery,
+    callback_data: TopCb,
+    state: FSMContext,
+    cash: CashDesk,
+    aggregator: Aggregator,
 ) -> None:
+    remainder_to = {TopAction.rest_phone: "phone", TopAction.rest_wallet: "wallet"}.get(
+        callback_data.action
+    )
     try:
-        receipt = await cash.pay(callback_data.visit, user_id(query))
+        receipt = await cash.pay(callback_data.visit, user_id(query), remainder_to=remainder_to)
     except NothingInserted:
         await query.answer(_("Insert banknotes first."), show_alert=True)
+        return
+    except NotEnoughCash as error:
+        await query.answer(
+            _("Not enough for the invoice: insert {sum} more.").format(sum=money(error.missing)),
+            show_alert=True,
+        )
+        return
+    except RemainderChoiceNeeded as error:
+        session = await cash.session(callback_data.visit, user_id(query))
+        await show(
+            query,
+            _(
+                "The invoice sum is not round, and the terminal gives no change. "
+                "Where should the remainder of {sum} go?"
+            ).format(sum=money(error.remainder)),
+            remainder_keyboard(session),
+        )
+        return
+    except (WalletNotFound, WalletBlocked):
+        await query.answer(
+            _("There is no working wallet on this number: send the remainder to the phone."),
+            show_alert=True,
+        )
+        return
+    except BillClosed:
+        await query.answer(
+            _("The invoice is no longer open. Leave the terminal: what you inserted is credited."),
+            show_alert=True,
+        )
         return
     except SessionNotFound:
         await _stale(query)
         return
-    await state.clear()
+    await state.set_state(None)
     await show(query, receipt_text(receipt), after_receipt_keyboard())
+    if receipt.purpose == "payment" and isinstance(query.message, Message):
+        from handlers.payment import paid_waiting
+
+        order = (await state.get_data()).get("order")
+        if order is not None:
+            await paid_waiting(query.message, int(order), aggregator)
 
 
 async def leave(

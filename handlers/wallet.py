@@ -409,8 +409,12 @@ async def got_code(message: Message, state: FSMContext, wallets: WalletService) 
             reply_markup=cancel_keyboard(),
         )
         return
-    resume_order = (await state.get_data()).get("resume_order")
+    before = await state.get_data()
+    resume_order = before.get("resume_order")
     await state.clear()
+    if resume_order is not None:
+        # Keep the payment's place so "back to the invoice" issues the bill straight away.
+        await state.update_data(operation=before.get("operation"), order=resume_order)
     await message.answer(sms_text(registered.sms))
     rows = [
         [button(_("💵 Top up"), MenuCb(action=MenuAction.topup))],

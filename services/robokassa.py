@@ -53,8 +53,10 @@ def same_signature(expected: str, given: str) -> bool:
 
 
 def shp_of(params: Mapping[str, str]) -> dict[str, str]:
-    # One prefix only, "Shp_"; how the real service orders mixed-case prefixes is not documented.
-    return {k: v for k, v in params.items() if k.startswith("Shp_")}
+    """The merchant's own parameters. The service accepts the prefix in any case (`shp_`,
+    `Shp_`); we send only `Shp_`. How it orders names of mixed-case prefixes is not documented
+    (uncertain), so a plain sort by name is used, which is exact for a single prefix."""
+    return {k: v for k, v in params.items() if k.lower().startswith("shp_")}
 
 
 def _shp_tail(shp: Mapping[str, str] | None) -> list[str]:

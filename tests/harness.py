@@ -107,6 +107,14 @@ class Seen:
     def reply_labels(self) -> list[str]:
         return [label for row in self.reply_buttons for label in row]
 
+    def data_of(self, label: str) -> str:
+        """The callback data behind the button labelled `label` (spaces folded)."""
+        for row in self.raw.get("inline_keyboard") or []:
+            for button in row:
+                if plain(button["text"]) == label and "callback_data" in button:
+                    return str(button["callback_data"])
+        raise AssertionError(f"no button {label!r} on {self.labels}")
+
 
 def _seen(view: dict[str, Any]) -> Seen:
     reply = view.get("reply_keyboard") or {}
@@ -114,7 +122,7 @@ def _seen(view: dict[str, Any]) -> Seen:
         message_id=view["message_id"],
         sender=view["from"],
         text=plain(view.get("text")),
-        buttons=[[b["text"] for b in row] for row in view.get("inline_keyboard") or []],
+        buttons=[[plain(b["text"]) for b in row] for row in view.get("inline_keyboard") or []],
         reply_buttons=[
             [b["text"] if isinstance(b, dict) else str(b) for b in row]
             for row in reply.get("keyboard", [])
@@ -187,11 +195,9 @@ class Person:
 
     async def press(self, label: str, *, message_id: int | None = None) -> Seen:
         """Press the newest inline button with this label, or a reply-keyboard button."""
-        if message_id is None:
-            for message in reversed(self.messages()):
-                if label in message.labels:
-                    message_id = message.message_id
-                    break
+        for message in reversed(self.messages()):
+            if label in message.labels and message_id in (None, message.message_id):
+                return await self.press_data(message.message_id, message.data_of(label))
         if message_id is None:
             keyboard = self.h.engine.current_reply_keyboard(self.id)
             labels = [
@@ -201,9 +207,7 @@ class Person:
             ]
             if label in labels:
                 return await self.send(label)
-            raise AssertionError(f"no button {label!r} in the chat; last: {self.last}")
-        await self.h.feed(self.h.engine.press(self.id, message_id, text=label))
-        return self.last
+        raise AssertionError(f"no button {label!r} in the chat; last: {self.last}")
 
     async def press_data(self, message_id: int, data: str) -> Seen:
         await self.h.feed(self.h.engine.press(self.id, message_id, data=data))

@@ -94,16 +94,12 @@ class LivePerson:
         return await self._act("contact", {})
 
     async def press(self, label: str, *, message_id: int | None = None) -> Seen:
-        if message_id is None:
-            for message in reversed(self.messages()):
-                if label in message.labels:
-                    message_id = message.message_id
-                    break
-        if message_id is None:
-            if label in self.reply_keyboard:
-                return await self.send(label)
-            raise AssertionError(f"no button {label!r} in the chat; last: {self.last}")
-        return await self._act("press", {"message_id": message_id, "text": label})
+        for message in reversed(self.messages()):
+            if label in message.labels and message_id in (None, message.message_id):
+                return await self.press_data(message.message_id, message.data_of(label))
+        if message_id is None and label in self.reply_keyboard:
+            return await self.send(label)
+        raise AssertionError(f"no button {label!r} in the chat; last: {self.last}")
 
     async def press_data(self, message_id: int, data: str) -> Seen:
         return await self._act("press", {"message_id": message_id, "callback_data": data})
