@@ -41,6 +41,10 @@ def user_id(event: Message | CallbackQuery) -> int:
     return event.from_user.id
 
 
+def short(name: str, limit: int = 28) -> str:
+    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+
+
 def status_name(status: str) -> str:
     return {
         "created": _("awaiting payment"),
@@ -143,7 +147,7 @@ async def orders_screen(event: Message | CallbackQuery, merchant: Merchant, stat
     rows += [
         [
             button(
-                f"№ {o.id} · {money(o.amount)} · {o.item_name}"[:60],
+                f"№ {o.id} · {money(o.amount)} · {short(o.item_name)}",
                 OwnerCb(action=OwnerAction.card, order=o.id, status=status),
             )
         ]

@@ -116,6 +116,15 @@ class Seen:
         raise AssertionError(f"no button {label!r} on {self.labels}")
 
 
+def _after_press(messages: list[Seen], newest: int, pressed: int) -> Seen:
+    if messages and messages[-1].message_id > newest:
+        return messages[-1]
+    for message in messages:
+        if message.message_id == pressed:
+            return message
+    return messages[-1]
+
+
 def _seen(view: dict[str, Any]) -> Seen:
     reply = view.get("reply_keyboard") or {}
     return Seen(
@@ -158,6 +167,15 @@ class Harness:
         await self.dp.feed_update(
             self.bot, Update.model_validate(update, context={"bot": self.bot})
         )
+
+    async def drain(self, rounds: int = 20) -> None:
+        """Run background jobs, a second apart, until the outbox has nothing due."""
+        for _ in range(rounds):
+            await self.jobs.run_once()
+            if not await self.services.outbox.due():
+                return
+            self.clock.advance(seconds=1)
+        raise AssertionError("the outbox did not drain")
 
     def person(
         self,
@@ -210,8 +228,10 @@ class Person:
         raise AssertionError(f"no button {label!r} in the chat; last: {self.last}")
 
     async def press_data(self, message_id: int, data: str) -> Seen:
+        """Press a button; returns the screen it led to (a new message, or the edited one)."""
+        newest = self.last.message_id if self.bot_messages() else 0
         await self.h.feed(self.h.engine.press(self.id, message_id, data=data))
-        return self.last
+        return _after_press(self.bot_messages(), newest, message_id)
 
     def messages(self, after: int = 0) -> list[Seen]:
         return [_seen(v) for v in self.h.engine.messages(self.id, after)]

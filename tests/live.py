@@ -21,7 +21,7 @@ from bot.app import Services
 from bot.runner import Runtime
 from bot.settings import Settings
 from services.clock import ManualClock
-from tests.harness import ErrorLog, Seen, _seen, plain
+from tests.harness import ErrorLog, Seen, _after_press, _seen, plain
 
 
 @dataclass
@@ -102,7 +102,9 @@ class LivePerson:
         raise AssertionError(f"no button {label!r} in the chat; last: {self.last}")
 
     async def press_data(self, message_id: int, data: str) -> Seen:
-        return await self._act("press", {"message_id": message_id, "callback_data": data})
+        newest = self.last.message_id if self.bot_messages() else 0
+        await self._act("press", {"message_id": message_id, "callback_data": data})
+        return _after_press(self.bot_messages(), newest, message_id)
 
     def messages(self, after: int = 0) -> list[Seen]:
         return [_seen(v) for v in self.chat.get("messages", []) if v["message_id"] > after]

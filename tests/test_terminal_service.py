@@ -131,9 +131,13 @@ async def test_double_pay_gives_one_receipt_and_one_credit(
 
 
 async def test_delayed_receipt_is_credited_by_the_job_and_notified_once(
-    desk: CashDesk, delays: Delays, wallet: WalletService, ledger: Ledger,
-    clock: ManualClock, db: Database,
-) -> None:  # fmt: skip
+    desk: CashDesk,
+    delays: Delays,
+    wallet: WalletService,
+    ledger: Ledger,
+    clock: ManualClock,
+    db: Database,
+) -> None:
     delays.next = True
     session_id = await top_up(desk, [100, 100])
     receipt = await desk.pay(session_id, USER)

@@ -31,19 +31,32 @@ CASH = "external:cash"
 
 @pytest.mark.parametrize(
     "text",
-    ["8 (912) 345-67-89", "+7 912 345 67 89", "9123456789", "+79123456789", "79123456789",
-     " 8-912-345-67-89 "],
-)  # fmt: skip
+    [
+        "8 (912) 345-67-89",
+        "+7 912 345 67 89",
+        "9123456789",
+        "+79123456789",
+        "79123456789",
+        " 8-912-345-67-89 ",
+    ],
+)
 def test_phone_numbers_are_read_as_people_type_them(text: str) -> None:
     assert normalize_phone(text) == PHONE
 
 
 @pytest.mark.parametrize(
     ("text", "reason"),
-    [("12345", "format"), ("привет", "format"), ("+380 67 123 4567", "foreign"),
-     ("+1 212 555 0100", "foreign"), ("+7 495 123-45-67", "not_mobile"),
-     ("8 (912) 345-67-8", "format"), ("9" * 40, "format"), ("", "format")],
-)  # fmt: skip
+    [
+        ("12345", "format"),
+        ("привет", "format"),
+        ("+380 67 123 4567", "foreign"),
+        ("+1 212 555 0100", "foreign"),
+        ("+7 495 123-45-67", "not_mobile"),
+        ("8 (912) 345-67-8", "format"),
+        ("9" * 40, "format"),
+        ("", "format"),
+    ],
+)
 def test_anything_else_is_refused_with_a_reason(text: str, reason: str) -> None:
     with pytest.raises(InvalidPhone) as error:
         normalize_phone(text)
