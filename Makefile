@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PO := $(wildcard locales/*/LC_MESSAGES/bot.po)
 MO := $(PO:.po=.mo)
-CODE := bot handlers services emulator
+CODE := bot handlers services emulator bench
 
 .PHONY: run test lint format messages bench clean browser
 
@@ -53,3 +53,7 @@ messages: $(STAMP)
 
 clean:
 	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo
+
+# Throughput, latency, memory and start-up numbers (not part of `make test`).
+bench: $(STAMP) $(MO)
+	$(BIN)/python bench/run.py

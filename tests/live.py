@@ -7,6 +7,7 @@ reads the chat back; nothing sleeps.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from collections.abc import AsyncIterator
@@ -83,21 +84,18 @@ class LivePerson:
         self.chat = response.json()
         return self.last
 
-    async def wait_for(self, prefix: str, timeout: float = 20) -> Seen:
+    async def wait_for(self, prefix: str, seconds: float = 20) -> Seen:
         """Long-poll the chat until a bot message starting with `prefix` shows up."""
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in reversed(self.bot_messages()):
-                if message.text.startswith(prefix):
-                    return message
-            version = self.chat.get("version", -1)
-            response = await self.h.client.get(
-                f"/api/users/{self.id}/messages", params={"wait": 5, "version": version}
-            )
-            self.chat = response.json()
-        raise AssertionError(f"no message starting with {prefix!r}; last: {self.last}")
+        async with asyncio.timeout(seconds):
+            while True:
+                for message in reversed(self.bot_messages()):
+                    if message.text.startswith(prefix):
+                        return message
+                response = await self.h.client.get(
+                    f"/api/users/{self.id}/messages",
+                    params={"wait": 5, "version": self.chat.get("version", -1)},
+                )
+                self.chat = response.json()
 
     async def send(self, text: str) -> Seen:
         return await self._act("send", {"text": text})

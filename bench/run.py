@@ -1,0 +1,338 @@
+"""`make bench`: the numbers, measured the same way every time, in one run on one machine.
+
+(a) the aiogram echo-bot floor through `Dispatcher.feed_update` with the same in-process
+    Telegram (the emulator engine) as our bot: sequential, and 200 concurrent users;
+(b) our bot, same harness: users running the whole journey (register → top up → order → pay
+    → owner notified): updates/s, p50/p99 per-update latency, ratio to (a);
+(c) the ledger: transfers/s through our API vs a raw sync sqlite3 two-row transaction;
+(d) peak RSS after 10 000 users and 100 000 orders; cold start of `python -m bot`.
+Prints a table and writes bench/results.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import re
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
+from aiogram.types import Message, Update
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from emulator.engine import Engine  # noqa: E402
+from services.clock import ManualClock  # noqa: E402
+from services.db import Database  # noqa: E402
+from services.ledger import Ledger  # noqa: E402
+from tests.harness import TOKEN, EngineSession, Person, running_harness  # noqa: E402
+
+CONCURRENT = 200
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(len(ordered) * share), len(ordered) - 1)]
+
+
+class Timed:
+    """Feeds updates and records each one's latency."""
+
+    def __init__(self, feed: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        self.feed = feed
+        self.latencies: list[float] = []
+
+    async def __call__(self, update: dict[str, Any]) -> None:
+        start = time.perf_counter()
+        await self.feed(update)
+        self.latencies.append(time.perf_counter() - start)
+
+
+# ---- (a) the echo floor ----------------------------------------------------------------
+
+
+async def echo_floor(updates_per_user: int, users: int) -> dict[str, float]:
+    engine = Engine()
+    bot = Bot(
+        TOKEN,
+        session=EngineSession(engine),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+    router = Router()
+
+    @router.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "…")
+
+    dp = Dispatcher()
+    dp.include_router(router)
+
+    async def feed(update: dict[str, Any]) -> None:
+        await dp.feed_update(bot, Update.model_validate(update, context={"bot": bot}))
+
+    timed = Timed(feed)
+    for uid in range(users):
+        engine.add_person(uid + 1, f"u{uid}")
+
+    async def user(uid: int) -> None:
+        for n in range(updates_per_user):
+            await timed(engine.send_text(uid + 1, f"привет {n}"))
+
+    start = time.perf_counter()
+    await asyncio.gather(*(user(uid) for uid in range(users)))
+    elapsed = time.perf_counter() - start
+    return {
+        "updates": len(timed.latencies),
+        "updates_per_s": len(timed.latencies) / elapsed,
+        "p50_ms": percentile(timed.latencies, 0.5) * 1000,
+        "p99_ms": percentile(timed.latencies, 0.99) * 1000,
+    }
+
+
+# ---- (b) our bot, the whole journey ----------------------------------------------------
+
+
+async def journey(person: Person, h: Any) -> None:
+    await person.send("/start")
+    await person.press("👛 Завести кошелёк")
+    await person.share_contact()
+    code = re.search(r"Код подтверждения: (\d{6})", person.bot_messages()[-2].text)
+    assert code
+    await person.send(code.group(1))
+    await person.press("💵 Пополнить")
+    await person.press("🏧 Терминал")
+    await person.press(next(label for label in person.last.labels if label.startswith("📱")))
+    await person.press("Далее ➡️")
+    await person.press("Пропустить ➡️")
+    await person.press("5000 ₽")
+    await person.press("✅ Оплатить")
+    await person.send("/start")
+    await person.press("🛍 Магазины")
+    await person.press("🏪 Цветочная мастерская «Ромашка»")
+    await person.press("Услуги")
+    await person.press("Доставка букета по городу · 350,00 ₽")
+    await person.press("🛒 Купить")
+    await person.press("💳 Оплатить через Робокассу")
+    await person.press("Visa QIWI Wallet")
+    await person.press(next(label for label in person.last.labels if label.startswith("📱")))
+    await person.press("📱 В приложении")
+
+
+async def our_bot(users: int, tmp: Path) -> dict[str, float]:
+    async with running_harness(tmp) as h:
+        h.services.cash.delayed = lambda: False
+        owner = h.person("Ольга", phone="+79990000001")
+        await h.services.merchant.add_owner("flowers", owner.id)
+        timed = Timed(h.feed)
+        h.feed = timed  # type: ignore[method-assign]
+        people = [
+            h.person(f"u{n}", phone=f"+7916{n:07d}", user_id=10_000 + n) for n in range(users)
+        ]
+        start = time.perf_counter()
+        await asyncio.gather(*(journey(p, h) for p in people))
+        elapsed = time.perf_counter() - start
+        await h.drain(rounds=users + 5)
+        notes = [m for m in owner.bot_messages() if m.text.startswith("🛒")]
+        assert len(notes) == users, (len(notes), users)
+        report = await h.services.ledger.check_invariants()
+        assert report.ok, report
+        h.errors.records.clear()
+    return {
+        "users": users,
+        "updates": len(timed.latencies),
+        "updates_per_s": len(timed.latencies) / elapsed,
+        "p50_ms": percentile(timed.latencies, 0.5) * 1000,
+        "p99_ms": percentile(timed.latencies, 0.99) * 1000,
+        "owner_notifications": len(notes),
+    }
+
+
+# ---- (c) the ledger against raw sqlite3 ------------------------------------------------
+
+
+def raw_sqlite(path: Path, n: int) -> float:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE acc (id TEXT PRIMARY KEY, balance INTEGER NOT NULL)")
+    conn.execute("INSERT INTO acc VALUES ('a', 0), ('b', 0)")
+    start = time.perf_counter()
+    for _ in range(n):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE acc SET balance = balance - 1 WHERE id = 'a'")
+        conn.execute("UPDATE acc SET balance = balance + 1 WHERE id = 'b'")
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return n / elapsed
+
+
+async def our_ledger(path: Path, n: int) -> float:
+    db = await Database.open(path)
+    ledger = Ledger(db, ManualClock())
+    await ledger.open_account("external:cash", "external", allow_negative=True)
+    await ledger.open_account("wallet:bench", "wallet")
+    start = time.perf_counter()
+    for i in range(n):
+        await ledger.transfer("external:cash", "wallet:bench", 1, f"bench-{i}")
+    elapsed = time.perf_counter() - start
+    assert (await ledger.check_invariants()).ok
+    await db.close()
+    return n / elapsed
+
+
+# ---- (d) memory and cold start ---------------------------------------------------------
+
+
+def memory_probe(users: int, orders: int) -> dict[str, float]:
+    """In a fresh process: create the users and orders through the services, report peak RSS."""
+    code = f"""
+import asyncio, resource, sys, tempfile
+from pathlib import Path
+sys.path.insert(0, {str(ROOT)!r})
+from bench.memory import fill
+asyncio.run(fill(Path(tempfile.mkdtemp()), {users}, {orders}))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return {
+        "users": users,
+        "orders": orders,
+        "peak_rss_mb": int(out.stdout.strip().splitlines()[-1]) / 1024,
+        "fill_seconds": time.perf_counter() - start,
+    }
+
+
+def cold_start(runs: int = 3) -> float:
+    times = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as folder:
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "ROBOKASSA"))}
+            env.update(PYTHONPATH=str(ROOT), WEB_PORT="0", EMULATOR_PORT="0", LOG_LEVEL="WARNING")
+            start = time.perf_counter()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bot"],
+                cwd=folder,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            times.append(time.perf_counter() - start)
+            assert line.startswith("Web chat:"), line
+            process.terminate()
+            process.wait(timeout=30)
+    return statistics.median(times)
+
+
+async def main() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        results: dict[str, Any] = {
+            "machine": {
+                "python": platform.python_version(),
+                "cpu": platform.processor() or platform.machine(),
+                "cores": os.cpu_count(),
+                "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            }
+        }
+        results["echo_sequential"] = await echo_floor(2000, 1)
+        results["echo_concurrent"] = await echo_floor(10, CONCURRENT)
+        results["bot_sequential"] = await our_bot(1, tmp / "seq")
+        results["bot_concurrent"] = await our_bot(CONCURRENT, tmp / "conc")
+        n = 5000
+        raw = raw_sqlite(tmp / "raw.sqlite3", n)
+        ours = await our_ledger(tmp / "ledger.sqlite3", n)
+        results["ledger"] = {
+            "transfers": n,
+            "raw_sqlite3_per_s": raw,
+            "ours_per_s": ours,
+            "ratio": ours / raw,
+        }
+        results["memory"] = memory_probe(10_000, 100_000)
+        results["cold_start_s"] = cold_start()
+        results["ratios"] = {
+            "bot_vs_echo_concurrent": results["bot_concurrent"]["updates_per_s"]
+            / results["echo_concurrent"]["updates_per_s"],
+            "bot_vs_echo_p99_concurrent": results["bot_concurrent"]["p99_ms"]
+            / results["echo_concurrent"]["p99_ms"],
+            "ledger_vs_raw": ours / raw,
+        }
+    return results
+
+
+def table(r: dict[str, Any]) -> str:
+    rows = [
+        (
+            "(a) echo floor, sequential",
+            f"{r['echo_sequential']['updates_per_s']:.0f} upd/s",
+            f"p50 {r['echo_sequential']['p50_ms']:.2f} ms, p99 {r['echo_sequential']['p99_ms']:.2f} ms",
+            "—",
+        ),
+        (
+            f"(a) echo floor, {CONCURRENT} users",
+            f"{r['echo_concurrent']['updates_per_s']:.0f} upd/s",
+            f"p50 {r['echo_concurrent']['p50_ms']:.1f} ms, p99 {r['echo_concurrent']['p99_ms']:.1f} ms",
+            "—",
+        ),
+        (
+            "(b) our bot, 1 user, whole journey",
+            f"{r['bot_sequential']['updates_per_s']:.0f} upd/s",
+            f"p50 {r['bot_sequential']['p50_ms']:.2f} ms, p99 {r['bot_sequential']['p99_ms']:.1f} ms",
+            f"{r['bot_sequential']['updates_per_s'] / r['echo_sequential']['updates_per_s']:.2f}× echo",
+        ),
+        (
+            f"(b) our bot, {CONCURRENT} users, whole journey",
+            f"{r['bot_concurrent']['updates_per_s']:.0f} upd/s",
+            f"p50 {r['bot_concurrent']['p50_ms']:.1f} ms, p99 {r['bot_concurrent']['p99_ms']:.1f} ms",
+            f"{r['ratios']['bot_vs_echo_concurrent']:.2f}× echo; p99 {r['ratios']['bot_vs_echo_p99_concurrent']:.1f}× echo's",
+        ),
+        (
+            "(c) ledger transfer",
+            f"{r['ledger']['ours_per_s']:.0f}/s",
+            f"raw sqlite3 {r['ledger']['raw_sqlite3_per_s']:.0f}/s",
+            f"{r['ledger']['ratio']:.2f}× raw",
+        ),
+        (
+            "(d) peak RSS, 10 000 users + 100 000 orders",
+            f"{r['memory']['peak_rss_mb']:.0f} MB",
+            f"filled in {r['memory']['fill_seconds']:.0f} s",
+            "target ≤ 150 MB",
+        ),
+        (
+            "(d) cold start, python -m bot",
+            f"{r['cold_start_s']:.2f} s",
+            "to the 'Web chat' line",
+            "target ≤ 1.5 s",
+        ),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [" | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    outcome = asyncio.run(main())
+    (ROOT / "bench" / "results.json").write_text(json.dumps(outcome, indent=2, ensure_ascii=False))
+    print(table(outcome))
+    print(f"\nmachine: {outcome['machine']}")
+    print(
+        f"peak RSS of this bench process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
