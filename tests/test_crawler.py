@@ -1,0 +1,132 @@
+"""The crawler: press every button within a depth bound, throw junk at every screen reached.
+
+Asserts that every update is answered, nothing raises, no traceback reaches a chat, and no
+screen is a dead end (each has a button or a reply keyboard to go on with). The corpus and the
+screens visited are printed (`pytest -s`) for the record.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from services.wallet import wallet_account
+from tests.harness import Harness, Person, Seen, plain
+
+CORPUS: list[tuple[str, str]] = [
+    ("text", " "),
+    ("text", "я" * 5000),
+    ("text", "🤖💸🔥👛"),
+    ("text", "مرحبا بالعالم"),
+    ("text", "'; DROP TABLE orders; --"),
+    ("text", "<b>жирный</b><script>alert(1)</script> & <"),
+    ("text", "-100"),
+    ("text", "1e309"),
+    ("text", "0,001"),
+    ("text", "99999999999999999999999"),
+    ("text", "+1 212 555 0100"),
+    ("text", "/definitely_not_a_command"),
+    ("media", "sticker"),
+    ("media", "photo"),
+    ("media", "voice"),
+]
+MAX_DEPTH = 7
+MAX_PATHS = 200
+# Buttons whose effect is final for the person and would end the crawl of that branch.
+SKIP = {"🚪 Да, выйти", "✖️ Отойти от терминала"}
+
+
+async def prepared_person(h: Harness, n: int) -> Person:
+    """A person with a wallet and money, so that deep screens are reachable."""
+    phone = f"+7912{n:07d}"
+    person = h.person(f"Краулер {n}", phone=phone, user_id=50_000 + n)
+    sent = await h.services.wallets.start_registration(phone)
+    await h.services.wallets.confirm_code(phone, sent.sms.value, person.id)
+    await h.services.ledger.open_account("external:cash", "external", allow_negative=True)
+    await h.services.wallets.credit(phone, "external:cash", 500_000, f"crawl:{n}")
+    return person
+
+
+async def press_at(person: Person, screen: Seen, place: tuple[int, int]) -> Seen | None:
+    """Replay a press by the button's place on the screen (labels and ids differ per person).
+
+    None when the screen no longer has that button (earlier crawling bought the last unit)."""
+    row, column = place
+    keyboard = screen.raw.get("inline_keyboard") or []
+    if row >= len(keyboard) or column >= len(keyboard[row]):
+        return None
+    return await person.press_data(screen.message_id, keyboard[row][column]["callback_data"])
+
+
+def places(screen: Seen) -> list[tuple[int, int]]:
+    return [
+        (r, c)
+        for r, row in enumerate(screen.raw.get("inline_keyboard") or [])
+        for c, button in enumerate(row)
+        if "callback_data" in button and plain(button["text"]) not in SKIP
+    ]
+
+
+def signature(text: str) -> str:
+    return re.sub(r"\d", "#", text.splitlines()[0] if text else "")[:60]
+
+
+async def test_crawl_every_screen_with_junk(harness: Harness) -> None:
+    owner = harness.person("Ольга", user_id=49_999)
+    for shop in ("books", "flowers", "mobile"):
+        await harness.services.merchant.add_owner(shop, owner.id)
+    visited: Counter[str] = Counter()
+    unanswered: list[str] = []
+    dead_ends: list[str] = []
+    paths: list[list[tuple[int, int]]] = [[]]
+    explored = 0
+    expanded: set[str] = set()
+    stranger = await prepared_person(harness, 0)
+    stranger_menu = await stranger.send("/start")
+    while paths and explored < MAX_PATHS:
+        path = paths.pop(0)
+        explored += 1
+        person = await prepared_person(harness, explored)
+        screen: Seen | None = await person.send("/start")
+        for place in path:
+            assert screen is not None
+            screen = await press_at(person, screen, place)
+            if screen is None:
+                break
+        if screen is None:
+            continue
+        visited[signature(screen.text)] += 1
+        if not screen.labels and not person.reply_keyboard:
+            dead_ends.append(str(path))
+        labels = [label for label in screen.labels if label not in SKIP]
+        key = signature(screen.text) + "|" + "|".join(labels)
+        if len(path) < MAX_DEPTH and key not in expanded:
+            expanded.add(key)
+            paths.extend([*path, place] for place in places(screen))
+        state = await harness.dp.fsm.get_context(harness.bot, person.id, person.id).get_state()
+        for kind, value in CORPUS:
+            before = len(person.bot_messages())
+            if kind == "text":
+                await person.send(value)
+            else:
+                await person.send_media(value)
+            if len(person.bot_messages()) <= before:
+                unanswered.append(f"{path} | {kind}:{value[:20]}")
+            assert "Traceback" not in person.last.text
+        after = await harness.dp.fsm.get_context(harness.bot, person.id, person.id).get_state()
+        assert after in (state, None), (path, state, after)
+        # Someone else's button data on this screen: answered, refused or harmless.
+        for data in [screen.data_of(label) for label in labels[:3]]:
+            await stranger.press_data(stranger_menu.message_id, data)
+            assert stranger.last_answer is not None
+    print(f"\ncrawled {explored} paths, {len(visited)} distinct screens:")
+    for name, count in sorted(visited.items()):
+        print(f"  {count:3} × {name}")
+    print("corpus:", [value[:20] for _, value in CORPUS])
+    assert unanswered == []
+    assert dead_ends == []
+    assert not harness.errors.records, [r.getMessage() for r in harness.errors.records]
+    # Money was not created or lost by any of it.
+    report = await harness.services.ledger.check_invariants()
+    assert report.ok, report
+    assert await harness.services.ledger.balance(wallet_account("+79120000000")) == 500_000
