@@ -103,17 +103,21 @@ class Runtime:
         self.services.configure_payments(self.web_url)
         defaults = DefaultBotProperties(parse_mode=ParseMode.HTML)
         if self.emulated:
-            runner, self.emulator_url = await _start_site(
-                build_emulator_app(self._engine()),
-                settings.emulator_host,
-                settings.emulator_port,
-            )
-            self._runners.append(runner)
+            engine = None
+            if settings.emulator_url:
+                self.emulator_url = settings.emulator_url.rstrip("/")
+            else:
+                engine = self._engine()
+                runner, self.emulator_url = await _start_site(
+                    build_emulator_app(engine), settings.emulator_host, settings.emulator_port
+                )
+                self._runners.append(runner)
             session = AiohttpSession(api=TelegramAPIServer.from_base(self.emulator_url))
             self.bot = Bot(DEFAULT_TOKEN, session=session, default=defaults)
             self._client = httpx.AsyncClient(base_url=self.emulator_url, timeout=5)
             self.dp.update.outer_middleware(ReportHandled(self._client))
-            await self._seed_demo_owner(runner.app[STATE_KEY].engine)
+            if engine is not None:
+                await self._seed_demo_owner(engine)
         else:
             assert settings.bot_token is not None
             self.bot = Bot(settings.bot_token.get_secret_value(), default=defaults)

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # The local Telegram emulator and its web chat, used when BOT_TOKEN is empty.
     emulator_host: str = "127.0.0.1"
     emulator_port: int = Field(default=8081, ge=0, le=65535)
+    # An emulator already running elsewhere (`python -m emulator`); empty = start one inside.
+    emulator_url: str = ""
     # Emulated flood control: bot messages per chat per second before 429 (0 = off).
     emulator_flood_limit: int = Field(default=0, ge=0)
     robokassa: RobokassaSettings = RobokassaSettings()

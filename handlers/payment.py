@@ -555,7 +555,7 @@ async def paid_waiting(message: Message, order_id: int, aggregator: Aggregator) 
         ).format(number=order_id)
     )
     # The sandbox tells the shop (ResultURL) right away; retries happen in the background.
-    await aggregator.deliver_callbacks()
+    await aggregator.deliver_callbacks(inv_id=order_id)
 
 
 async def pay_at_terminal(

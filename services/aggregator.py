@@ -429,13 +429,18 @@ class Aggregator:
             params["IsTest"] = "1"
         return params
 
-    async def deliver_callbacks(self) -> int:
-        """POST ResultURL for paid operations; retry with backoff until `OK{InvId}`."""
+    async def deliver_callbacks(self, *, inv_id: int | None = None) -> int:
+        """POST ResultURL for paid operations; retry with backoff until `OK{InvId}`.
+
+        With `inv_id`, only that invoice's callback (right after its bill was paid); the
+        background job sends the rest.
+        """
         now = self._now()
         rows = await self.db.fetchall(
             "SELECT * FROM rk_operations WHERE state = 100 AND callback_done = 0"
-            " AND callback_due_at IS NOT NULL AND callback_due_at <= ?",
-            (now,),
+            " AND callback_due_at IS NOT NULL AND callback_due_at <= ?"
+            " AND (? IS NULL OR inv_id = ?)",
+            (now, inv_id, inv_id),
         )
         delivered = 0
         for row in rows:
