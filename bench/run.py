@@ -206,7 +206,9 @@ from pathlib import Path
 sys.path.insert(0, {str(ROOT)!r})
 from bench.memory import fill
 asyncio.run(fill(Path(tempfile.mkdtemp()), {users}, {orders}))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork+exec.
+status = Path("/proc/self/status").read_text()
+print(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
 """
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -18,6 +18,9 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
         yield h
         # No update may end in an exception: every failure a person can cause is handled.
         assert not h.errors.records, [r.getMessage() for r in h.errors.records]
+        # And the books balance after every conversation.
+        report = await h.services.ledger.check_invariants()
+        assert report.ok, report
 
 
 @pytest.fixture
@@ -46,3 +49,5 @@ async def chat(
     async with runner(tmp_path) as h:
         yield h
         assert not h.errors.records, [r.getMessage() for r in h.errors.records]
+        report = await h.services.ledger.check_invariants()
+        assert report.ok, report

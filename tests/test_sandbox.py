@@ -1,0 +1,122 @@
+"""The embedded Robokassa sandbox validates requests exactly like the protocol says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+from bot.settings import RobokassaSettings
+from services.robokassa import Robokassa, digest
+from tests.harness import Harness, running_harness
+from tests.test_payment_journey import order_roses
+
+
+def sandbox_client(h: Harness, **changes: object) -> Robokassa:
+    client = h.services.robokassa
+    assert client is not None
+    params = {
+        "login": client.login,
+        "password1": "sandbox-password-1",
+        "password2": "sandbox-password-2",
+        "is_test": True,
+        "base_url": client.base_url,
+        **changes,
+    }
+    return Robokassa(
+        str(params["login"]),
+        str(params["password1"]),
+        str(params["password2"]),
+        is_test=bool(params["is_test"]),
+        base_url=str(params["base_url"]),
+    )
+
+
+async def operations(h: Harness) -> int:
+    row = await h.services.db.fetchone("SELECT COUNT(*) FROM rk_operations")
+    assert row is not None
+    return int(row[0])
+
+
+async def test_payment_url_round_trips_through_the_sandbox(harness: Harness) -> None:
+    client = sandbox_client(harness)
+    receipt = json.dumps({"sno": "usn_income", "items": []})
+    async with httpx.AsyncClient() as http:
+        page = await http.get(
+            client.payment_url("350.00", 77, "Тест", receipt=receipt, shp={"Shp_shop": "books"})
+        )
+        assert page.status_code == 200
+        assert "X-Robokassa-Operation" in page.headers
+        assert "Счёт № 77" in page.text
+        # The same request again is the same operation, not a second one.
+        again = await http.get(
+            client.payment_url("350.00", 77, "Тест", receipt=receipt, shp={"Shp_shop": "books"})
+        )
+        assert again.headers["X-Robokassa-Operation"] == page.headers["X-Robokassa-Operation"]
+        # Receipt signed after one more URL-decoding is accepted too (sources disagree).
+        raw = quote(receipt, safe="")
+        signature = digest(f"{client.login}:10.00:78:{receipt}:sandbox-password-1")
+        other = await http.get(
+            f"{client.base_url}/Merchant/Index.aspx",
+            params={
+                "MerchantLogin": client.login,
+                "OutSum": "10.00",
+                "InvId": "78",
+                "Receipt": raw,
+                "SignatureValue": signature,
+                "IsTest": "1",
+            },
+        )
+        assert "X-Robokassa-Operation" in other.headers
+    assert await operations(harness) == 2
+
+
+async def test_bad_requests_get_the_error_page_and_create_nothing(harness: Harness) -> None:
+    good = sandbox_client(harness)
+    cases = {
+        "wrong password": sandbox_client(harness, password1="nope").payment_url("10.00", 1, "x"),
+        "live passwords in test mode": sandbox_client(harness, is_test=False).payment_url(
+            "10.00", 2, "x"
+        ),
+        "tampered sum": good.payment_url("10.00", 3, "x").replace("OutSum=10.00", "OutSum=1.00"),
+        "unknown shop": sandbox_client(harness, login="other").payment_url("10.00", 4, "x"),
+    }
+    async with httpx.AsyncClient() as http:
+        for name, url in cases.items():
+            page = await http.get(url)
+            assert "X-Robokassa-Operation" not in page.headers, name
+            code = "26" if name == "unknown shop" else "29"
+            assert page.headers["X-Robokassa-Error"] == code, name
+            assert f"Ошибка {code}" in page.text, name
+    assert await operations(harness) == 0
+
+
+async def test_op_state_answers_with_result_codes(harness: Harness) -> None:
+    client = sandbox_client(harness)
+    missing = await client.op_state(4242)
+    assert missing.result_code == 3
+    wrong = await sandbox_client(harness, password2="nope").op_state(4242)
+    assert wrong.result_code == 1
+    async with httpx.AsyncClient() as http:
+        await http.get(client.payment_url("10.00", 4242, "x", shp={"Shp_shop": "books"}))
+    created = await client.op_state(4242)
+    assert (created.result_code, created.state_code, created.out_sum) == (0, 5, "10.00")
+    assert created.user_fields == {"Shp_shop": "books"}
+    methods = await client.currencies()
+    assert ("Qiwi40PS", "QIWI Кошелек") in [(m.label, m.name) for m in methods]
+
+
+async def test_live_mode_shows_the_real_payment_page_button(tmp_path: Path) -> None:
+    live = RobokassaSettings(base_url="https://auth.robokassa.ru", is_test=True)
+    async with running_harness(tmp_path, robokassa=live) as h:
+        anna = h.person()
+        order = await order_roses(anna, quantity=1)
+        seen = await anna.press("💳 Оплатить через Робокассу")
+        assert seen.text.startswith(f"Робокасса: оплатите заказ № {order} на странице оплаты")
+        button = seen.raw["inline_keyboard"][0][0]
+        assert button["text"] == "💳 Открыть страницу оплаты"
+        assert button["url"].startswith("https://auth.robokassa.ru/Merchant/Index.aspx?")
+        assert "IsTest=1" in button["url"] and f"InvId={order}" in button["url"]
+        assert "IncCurrLabel=Qiwi40PS" in button["url"]
