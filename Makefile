@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PO := $(wildcard locales/*/LC_MESSAGES/bot.po)
 MO := $(PO:.po=.mo)
-CODE := bot handlers services emulator bench
+CODE := bot handlers services emulator bench crash
 
-.PHONY: run test lint format messages bench clean browser
+.PHONY: run test lint format messages bench crash clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,3 +57,8 @@ clean:
 # Throughput, latency, memory and start-up numbers (not part of `make test`).
 bench: $(STAMP) $(MO)
 	$(BIN)/python bench/run.py
+
+# kill -9 the real bot process at random points during a burst of payments (about a minute).
+# Not yet part of `make test`: see issue notes (a rare hang is still being chased).
+crash: $(STAMP) $(MO)
+	$(BIN)/python -m pytest crash -p no:cacheprovider

@@ -31,6 +31,10 @@ class EmulatorState:
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     # Updates people sent that the bot has not yet reported handled.
     outstanding: set[int] = field(default_factory=set)
+    # Updates the bot confirmed (by offset) but never reported handled before it started anew:
+    # Telegram will not send them again, so they are lost (a bot killed mid-update).
+    confirmed: set[int] = field(default_factory=set)
+    lost: list[int] = field(default_factory=list)
     last_api_call: float = 0.0
     version: int = 0
     closing: bool = False
@@ -72,6 +76,11 @@ async def bot_api(request: web.Request) -> web.Response:
     params = await _params(request)
     if method.lower() == "getupdates":
         return await _get_updates(state, params)
+    if method.lower() == "deletewebhook":
+        # A bot (re)starting: what it confirmed but never finished will not come back.
+        gone = state.outstanding & state.confirmed
+        state.lost.extend(sorted(gone))
+        state.outstanding -= gone
     state.last_api_call = time.monotonic()
     try:
         result = state.engine.call(method, params)
@@ -82,6 +91,8 @@ async def bot_api(request: web.Request) -> web.Response:
 
 
 async def _get_updates(state: EmulatorState, params: dict[str, Any]) -> web.Response:
+    offset = int(params.get("offset") or 0)
+    state.confirmed.update(u["update_id"] for u in state.engine.updates if u["update_id"] < offset)
     timeout = min(float(params.get("timeout") or 0), 50.0)
     deadline = time.monotonic() + timeout
     while True:
@@ -253,7 +264,7 @@ async def settle(request: web.Request) -> web.Response:
     while time.monotonic() < deadline:
         quiet_for = time.monotonic() - state.last_api_call
         if not state.outstanding and quiet_for >= QUIET_SECONDS:
-            return web.json_response({"settled": True})
+            return web.json_response({"settled": True, "lost": state.lost})
         wait = max(QUIET_SECONDS - quiet_for, 0.005)
         async with state.changed:
             with contextlib.suppress(TimeoutError):

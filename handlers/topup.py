@@ -666,7 +666,9 @@ async def salon_amount(message: Message, state: FSMContext, cash: CashDesk) -> N
         await message.answer(_("Let's start again."), reply_markup=topup_menu())
         return
     try:
-        receipt = await cash.salon_top_up(user_id(message), number, amount)
+        receipt = await cash.salon_top_up(
+            user_id(message), number, amount, request=f"msg:{message.message_id}"
+        )
     except BadAmount:
         await message.answer(
             _("The consultant takes from {min} to {max} at a time.").format(

@@ -30,6 +30,7 @@ from handlers.start import menu_for
 from services.ledger import Movement
 from services.operator import InvalidPhone, PhoneDeactivated, Sms, normalize_phone
 from services.wallet import (
+    AlreadyRegistered,
     CodeExpired,
     NoPendingCode,
     ResendTooSoon,
@@ -397,6 +398,13 @@ async def got_code(message: Message, state: FSMContext, wallets: WalletService) 
     except NoPendingCode:
         await message.answer(
             _("This code is no longer valid. Ask for a new one."), reply_markup=code_keyboard()
+        )
+        return
+    except AlreadyRegistered:
+        await state.clear()
+        await message.answer(
+            _("✅ The wallet is already registered; the secret key came by SMS."),
+            reply_markup=to_wallet_keyboard(),
         )
         return
     except TooManyAttempts as error:

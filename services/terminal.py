@@ -476,8 +476,14 @@ class CashDesk:
 
     # ---- the mobile shop -------------------------------------------------------------
 
-    async def salon_top_up(self, user_id: int, phone: str, amount: int) -> Receipt:
-        """A consultant takes the money and credits the wallet (sometimes with a delay)."""
+    async def salon_top_up(
+        self, user_id: int, phone: str, amount: int, *, request: str = ""
+    ) -> Receipt:
+        """A consultant takes the money and credits the wallet (sometimes with a delay).
+
+        `request` names the person's request (their message); the same request handled twice,
+        as after a crash, returns the first receipt instead of taking the money again.
+        """
         if type(amount) is not int or not 100 <= amount <= self.rules.salon_max:
             raise BadAmount()
         now = self._now()
@@ -485,13 +491,22 @@ class CashDesk:
         point = self.rules.salon_id
 
         def serve(conn: sqlite3.Connection) -> Receipt:
+            if request:
+                done = conn.execute(
+                    "SELECT r.* FROM receipts r JOIN cash_sessions s ON s.id = r.session_id"
+                    " WHERE s.user_id = ? AND s.kind = 'salon' AND s.reference = ?",
+                    (user_id, request),
+                ).fetchone()
+                if done is not None:
+                    return _receipt(done)
             require_active(conn, phone, now)
             _require_wallet(conn, phone)
             _check_room(conn, phone, amount)
             cursor = conn.execute(
-                "INSERT INTO cash_sessions (point, kind, user_id, phone, purpose, notes, inserted,"
-                " created_at, updated_at) VALUES (?, 'salon', ?, ?, 'topup', '[]', ?, ?, ?)",
-                (point, user_id, phone, amount, now, now),
+                "INSERT INTO cash_sessions (point, kind, user_id, phone, purpose, reference, notes,"
+                " inserted, created_at, updated_at)"
+                " VALUES (?, 'salon', ?, ?, 'topup', ?, '[]', ?, ?, ?)",
+                (point, user_id, phone, request, amount, now, now),
             )
             row = conn.execute(
                 "SELECT * FROM cash_sessions WHERE id = ?", (cursor.lastrowid,)

@@ -78,6 +78,10 @@ class NoPendingCode(DomainError):
     pass
 
 
+class AlreadyRegistered(DomainError):
+    """This person's registration on this number is already complete."""
+
+
 class CodeExpired(DomainError):
     pass
 
@@ -267,7 +271,13 @@ class WalletService:
         def take_attempt(conn: sqlite3.Connection) -> tuple[str, int]:
             pending = conn.execute("SELECT * FROM sms_codes WHERE phone = ?", (phone,)).fetchone()
             if pending is None:
-                raise NoPendingCode()
+                done = conn.execute(
+                    "SELECT 1 FROM wallet_users u JOIN wallets w ON w.phone = u.phone"
+                    " WHERE u.user_id = ? AND u.phone = ? AND w.status = 'active'",
+                    (user_id, phone),
+                ).fetchone()
+                # The same confirmation arriving twice (a retried update) finds it done.
+                raise AlreadyRegistered() if done else NoPendingCode()
             if pending["locked_until"] > now:
                 raise TooManyAttempts(from_ts(pending["locked_until"]))
             if pending["expires_at"] <= now:
