@@ -333,6 +333,7 @@ async def buy(
             callback_data.quantity,
             buyer_name=query.from_user.full_name,
             contact=contact,
+            request=f"cb:{query.id}",
         )
     except SoldOut as error:
         text = (

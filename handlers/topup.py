@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from enum import StrEnum
 from typing import Any
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -471,12 +473,14 @@ async def start_cash(
 
 
 async def insert_note(query: CallbackQuery, callback_data: TopCb, cash: CashDesk) -> None:
-    await insert(query, cash, callback_data.visit, callback_data.value)
+    await insert(query, cash, callback_data.visit, callback_data.value, request=f"cb:{query.id}")
 
 
-async def insert(event: Message | CallbackQuery, cash: CashDesk, visit: int, banknote: int) -> None:
+async def insert(
+    event: Message | CallbackQuery, cash: CashDesk, visit: int, banknote: int, request: str = ""
+) -> None:
     try:
-        session = await cash.insert(visit, user_id(event), banknote)
+        session = await cash.insert(visit, user_id(event), banknote, request=request)
     except SessionNotFound:
         await _stale(event)
         return
@@ -493,9 +497,10 @@ async def insert(event: Message | CallbackQuery, cash: CashDesk, visit: int, ban
     if isinstance(event, CallbackQuery):
         await event.answer(_("Accepted: {note} ₽").format(note=banknote))
         assert isinstance(event.message, Message)
-        await event.message.edit_text(
-            cash_screen(session, cash), reply_markup=cash_keyboard(session)
-        )
+        with contextlib.suppress(TelegramBadRequest):  # "not modified": the same press again
+            await event.message.edit_text(
+                cash_screen(session, cash), reply_markup=cash_keyboard(session)
+            )
     else:
         await event.answer(cash_screen(session, cash), reply_markup=cash_keyboard(session))
 
@@ -504,7 +509,7 @@ async def typed_in_cash(message: Message, state: FSMContext, cash: CashDesk) -> 
     visit = (await state.get_data()).get("visit")
     text = (message.text or "").strip().removesuffix("₽").strip()
     if visit is not None and text.isdigit() and int(text) in BANKNOTES:
-        await insert(message, cash, int(visit), int(text))
+        await insert(message, cash, int(visit), int(text), request=f"msg:{message.message_id}")
         return
     await message.answer(
         _(

@@ -24,6 +24,7 @@ from services.clock import MOSCOW, Clock, from_ts, to_ts
 from services.db import Database
 from services.errors import DomainError
 from services.outbox import enqueue
+from services.requests import handled, remember
 
 MAX_QUANTITY = 99
 
@@ -386,12 +387,27 @@ class Merchant:
     # ---- orders ----------------------------------------------------------------------
 
     async def create_order(
-        self, user_id: int, item_id: int, quantity: int, *, buyer_name: str, contact: str
+        self,
+        user_id: int,
+        item_id: int,
+        quantity: int,
+        *,
+        buyer_name: str,
+        contact: str,
+        request: str = "",
     ) -> Order:
-        """Reserve stock and create the order in one transaction; the last unit goes once."""
+        """Reserve stock and create the order in one transaction; the last unit goes once.
+
+        The same `request` (a press handled again after a crash) returns the first order.
+        """
         now = self._now()
 
         def create(conn: sqlite3.Connection) -> Order:
+            earlier = handled(conn, user_id, request)
+            if earlier is not None:
+                found = order_row(conn, int(earlier))
+                assert found is not None
+                return found
             row = conn.execute(
                 "SELECT i.* FROM items i JOIN shops s ON s.id = i.shop_id"
                 " WHERE i.id = ? AND i.active = 1 AND s.active = 1",
@@ -428,6 +444,7 @@ class Merchant:
                 ),
             )
             assert cursor.lastrowid is not None
+            remember(conn, user_id, request, str(cursor.lastrowid), now)
             order = order_row(conn, cursor.lastrowid)
             assert order is not None
             return order

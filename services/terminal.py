@@ -22,6 +22,7 @@ from services.db import Database
 from services.errors import DomainError
 from services.operator import mobile_account, require_active
 from services.outbox import enqueue
+from services.requests import handled, remember
 from services.wallet import WalletBlocked, WalletNotFound, wallet_account
 
 BANKNOTES = (10, 50, 100, 200, 500, 1000, 2000, 5000)  # roubles; the terminal takes nothing else
@@ -271,14 +272,22 @@ class CashDesk:
             raise SessionNotFound()
         return self._session(row)
 
-    async def insert(self, session_id: int, user_id: int, banknote: int) -> CashSession:
-        """Take one banknote; refused if it is not one, or if the wallet could not hold it."""
+    async def insert(
+        self, session_id: int, user_id: int, banknote: int, *, request: str = ""
+    ) -> CashSession:
+        """Take one banknote; refused if it is not one, or if the wallet could not hold it.
+
+        `request` names the press that inserted it: the same press handled again inserts nothing.
+        """
         if type(banknote) is not int or banknote not in BANKNOTES:
             raise NotABanknote(banknote)
         now = self._now()
 
         def take(conn: sqlite3.Connection) -> CashSession:
             row = _open_row(conn, session_id, user_id)
+            if handled(conn, user_id, request) is not None:
+                return self._session(row)
+            remember(conn, user_id, request, str(session_id), now)
             inserted = row["inserted"] + banknote * 100
             if row["purpose"] == "topup":
                 before = row["inserted"] - self.commission(row["kind"], "topup", row["inserted"])

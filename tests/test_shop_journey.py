@@ -387,3 +387,24 @@ async def test_broken_catalogue_stops_start_up_with_a_clear_line(tmp_path: Path)
     assert result.returncode == 2
     assert result.stderr.strip().endswith("shop x item i: price 'abc' is not a number")
     assert "Traceback" not in result.stderr
+
+
+async def test_the_same_buy_press_delivered_twice_makes_one_order(harness: Harness) -> None:
+    anna = harness.person()
+    await open_item(
+        anna,
+        "🏪 Книжная лавка «Переплёт»",
+        "Художественная литература",
+        "М. Булгаков. Мастер и Маргарита · 650,00 ₽",
+    )
+    card = anna.last
+    update = harness.engine.press(anna.id, card.message_id, data=card.data_of("🛒 Купить"))
+    await harness.feed(update)
+    harness.engine.callbacks[update["callback_query"]["id"]].answered = False
+    await harness.feed(update)
+    rows = await harness.services.db.fetchall("SELECT id FROM orders")
+    assert len(rows) == 1
+    item = await harness.services.merchant.item(
+        (await harness.services.merchant.order(rows[0][0])).item_id
+    )
+    assert item.stock == 4

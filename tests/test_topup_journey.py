@@ -351,3 +351,18 @@ async def test_ledger_invariants_after_a_mixed_day(harness: Harness) -> None:
     report = await ledger.check_invariants()
     assert report.ok, report
     assert await ledger.balance(wallet_account(PHONE)) == 509999
+
+
+async def test_the_same_press_delivered_twice_inserts_one_banknote(harness: Harness) -> None:
+    anna = harness.person()
+    await register(anna)
+    await to_cash_screen(anna)
+    screen = anna.last
+    update = harness.engine.press(anna.id, screen.message_id, data=screen.data_of("500 ₽"))
+    await harness.feed(update)
+    # After a crash the same update can arrive again: it must not insert a second banknote.
+    harness.engine.callbacks[update["callback_query"]["id"]].answered = False
+    await harness.feed(update)
+    assert "Внесено: 500,00 ₽" in anna.bot_messages()[-1].text
+    await anna.press("✅ Оплатить")
+    assert await balance(harness) == 50000
