@@ -25,11 +25,12 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import clock_time, current_locale, money, phone
 from handlers.callbacks import MenuAction, MenuCb
 from handlers.keyboards import button, home_button
+from handlers.phones import read_phone
 from handlers.screens import show
 from services.aggregator import Aggregator, Bill, BillClosed, BillNotFound, NoWalletOnPhone
 from services.errors import InsufficientFunds
 from services.merchant import Merchant, Order, OrderNotFound
-from services.operator import InvalidPhone, PhoneDeactivated, normalize_phone
+from services.operator import PhoneDeactivated
 from services.robokassa import QIWI_LABEL
 from services.wallet import (
     MonthlyLimitExceeded,
@@ -273,12 +274,8 @@ async def my_number(
 async def typed_number(
     message: Message, state: FSMContext, merchant: Merchant, aggregator: Aggregator
 ) -> None:
-    try:
-        number = normalize_phone(message.text or "")
-    except InvalidPhone:
-        await message.answer(
-            _("That doesn't look like a phone number. Type it like this: +7 912 345-67-89.")
-        )
+    number = await read_phone(message)
+    if number is None:
         return
     order_id = (await state.get_data()).get("order")
     if order_id is None:

@@ -19,10 +19,11 @@ from bot.i18n import money, phone, when
 from handlers import start
 from handlers.callbacks import MenuAction, MenuCb
 from handlers.keyboards import button, home_button
+from handlers.phones import read_phone
 from handlers.screens import show
 from services.aggregator import Aggregator, BillClosed
 from services.money import AmountNotUnderstood, parse_rubles
-from services.operator import InvalidPhone, PhoneDeactivated, normalize_phone
+from services.operator import PhoneDeactivated
 from services.terminal import (
     BANKNOTES,
     BadAmount,
@@ -320,12 +321,8 @@ async def my_number(
 async def typed_number(
     message: Message, state: FSMContext, wallets: WalletService, cash: CashDesk
 ) -> None:
-    try:
-        number = normalize_phone(message.text or "")
-    except InvalidPhone:
-        await message.answer(
-            _("That doesn't look like a phone number. Type it like this: +7 912 345-67-89.")
-        )
+    number = await read_phone(message)
+    if number is None:
         return
     await number_chosen(message, state, wallets, cash, number)
 

@@ -25,10 +25,11 @@ from aiogram.utils.i18n import lazy_gettext as __
 from bot.i18n import clock_time, money, ngettext, phone, when
 from handlers.callbacks import MenuAction, MenuCb
 from handlers.keyboards import button, home_button, main_menu
+from handlers.phones import read_phone
 from handlers.screens import show
 from handlers.start import menu_for
 from services.ledger import Movement
-from services.operator import InvalidPhone, PhoneDeactivated, Sms, normalize_phone
+from services.operator import PhoneDeactivated, Sms
 from services.wallet import (
     AlreadyRegistered,
     CodeExpired,
@@ -109,14 +110,6 @@ def locked_text(error: TooManyAttempts) -> str:
     return _("Too many wrong attempts. Try again after {time}.").format(
         time=clock_time(error.until)
     )
-
-
-def phone_error_text(error: InvalidPhone) -> str:
-    if error.reason == "foreign":
-        return _("Only Russian numbers (+7) work here. Type it like this: +7 912 345-67-89.")
-    if error.reason == "not_mobile":
-        return _("A mobile number is needed: it starts with +7 9. For example: +7 912 345-67-89.")
-    return _("That doesn't look like a phone number. Type it like this: +7 912 345-67-89.")
 
 
 def level_name(level: str) -> str:
@@ -302,10 +295,8 @@ async def leave_to_menu(message: Message, state: FSMContext, wallets: WalletServ
 
 
 async def got_number(message: Message, state: FSMContext, wallets: WalletService, raw: str) -> None:
-    try:
-        number = normalize_phone(raw)
-    except InvalidPhone as error:
-        await message.answer(phone_error_text(error))
+    number = await read_phone(message, raw)
+    if number is None:
         return
     await state.update_data(phone=number)
     if await wallets.has_wallet(number) == "active":
