@@ -24,6 +24,7 @@ from services.ledger import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 BUYERS = 5
+BUYER_STEPS = 18
 KILLS = 12
 
 
@@ -202,11 +203,13 @@ async def test_kill_9_at_random_points_loses_and_duplicates_nothing(tmp_path: Pa
         rng.shuffle(order)
         kill_at = set(rng.sample(range(len(order)), KILLS))
         lost_presses = 0
+        kills_log: list[tuple[int, int]] = []
         for index, chat in enumerate(order):
             step = queues[chat.id].pop(0)
             update = await step()
             if index in kill_at:
                 await state["restart"](kill=True)  # in the middle of handling it, or just after
+                kills_log.append((chat.id, BUYER_STEPS - len(queues[chat.id]) - 1))
             if update in await settle():
                 # The bot died holding this update; Telegram would not resend it, so the person
                 # does what people do when nothing happens: the same again.
@@ -231,8 +234,12 @@ async def test_kill_9_at_random_points_loses_and_duplicates_nothing(tmp_path: Pa
                         f"/api/users/{owner.id}/messages", params={"wait": 2, "version": 10**9}
                     )
         except TimeoutError:
-            lasts = [((await c.messages()) or [{"text": ""}])[-1]["text"][:80] for c in buyers]
-            raise AssertionError((seed, lost_presses, len(notes), lasts)) from None
+            stuck = {}
+            for c in buyers:
+                chat = (await client.get(f"/api/users/{c.id}/messages")).json()["messages"]
+                if not any((m["text"] or "").startswith("✅ Оплата") for m in chat):
+                    stuck[c.id] = [f"{m['from']}: {(m['text'] or m['kind'])[:60]}" for m in chat]
+            raise AssertionError((seed, lost_presses, len(notes), kills_log, stuck)) from None
         await state["restart"](kill=False)
         owner_notes = [m["text"] for m in await owner.messages() if m["text"].startswith("🛒")]
 
