@@ -73,29 +73,30 @@ class Chat:
         chat = (await self.client.get(f"/api/users/{self.id}/messages")).json()
         return [m for m in chat["messages"] if m["from"] == "bot"]
 
-    async def send(self, text: str) -> None:
-        (
-            await self.client.post(f"/api/users/{self.id}/send", json={"text": text})
-        ).raise_for_status()
+    async def send(self, text: str) -> int:
+        response = await self.client.post(f"/api/users/{self.id}/send", json={"text": text})
+        return int(response.json()["update_id"])
 
-    async def contact(self) -> None:
-        (await self.client.post(f"/api/users/{self.id}/contact", json={})).raise_for_status()
+    async def contact(self) -> int:
+        response = await self.client.post(f"/api/users/{self.id}/contact", json={})
+        return int(response.json()["update_id"])
 
-    async def press(self, prefix: str) -> bool:
-        """Press the newest button whose label starts with `prefix`; False if there is none."""
+    async def press(self, prefix: str) -> int:
+        """Press the newest button whose label starts with `prefix`; returns the update id."""
         for message in reversed(await self.messages()):
             for row in message["inline_keyboard"] or []:
                 for button in row:
                     if button["text"].replace("\u00a0", " ").startswith(prefix):
-                        await self.client.post(
+                        response = await self.client.post(
                             f"/api/users/{self.id}/press",
                             json={
                                 "message_id": message["message_id"],
                                 "callback_data": button["callback_data"],
                             },
                         )
-                        return True
-        return False
+                        return int(response.json()["update_id"])
+        texts = [(m["text"] or "")[:50] for m in (await self.messages())[-3:]]
+        raise AssertionError(f"buyer {self.id}: no button {prefix!r}; last screens {texts}")
 
     async def last_text(self, pattern: str) -> str | None:
         for message in reversed(await self.messages()):
