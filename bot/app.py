@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.types import BotCommand, TelegramObject
+from aiogram.types import BotCommand, TelegramObject, Update
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n.middleware import SimpleI18nMiddleware
 
@@ -22,7 +23,7 @@ from bot.storage import SQLiteStorage
 from handlers import errors, fallback, owner, payment, shop, start, topup, wallet
 from services.aggregator import Aggregator, MerchantAccount
 from services.checkout import Checkout
-from services.clock import Clock, SystemClock
+from services.clock import Clock, SystemClock, to_ts
 from services.db import Database
 from services.ledger import Ledger
 from services.merchant import Merchant
@@ -148,6 +149,7 @@ async def build_services(settings: Settings, *, clock: Clock | None = None) -> S
             idle_seconds=settings.cash.idle_seconds,
         ),
     )
+    await forget_old_updates(db, clock)
     merchant = Merchant(db, clock, order_ttl=settings.order_ttl_seconds)
     try:
         await merchant.sync_catalogue(settings.catalogue_path)
@@ -175,13 +177,19 @@ async def close_services(services: Services) -> None:
     await services.db.close()
 
 
-def build_dispatcher(services: Services, i18n: I18n | None = None) -> Dispatcher:
+def build_dispatcher(
+    services: Services, i18n: I18n | None = None, first: Sequence[BaseMiddleware] = ()
+) -> Dispatcher:
+    """The dispatcher with every router; `first` are outer middlewares that must run first."""
     i18n = i18n or make_i18n(services.settings.default_locale)
     dp = Dispatcher(
         storage=SQLiteStorage(services.db),
         events_isolation=SimpleEventIsolation(),
         **services.as_workflow_data(),
     )
+    for middleware in first:
+        dp.update.outer_middleware(middleware)
+    dp.update.outer_middleware(SkipHandledUpdates(services.db, services.clock))
     locales = SimpleI18nMiddleware(i18n)
     locales.setup(dp)
     dp.update.outer_middleware(RememberPeople(services.outbox, locales))
@@ -210,6 +218,49 @@ async def register_commands(bot: Bot, i18n: I18n) -> None:
             ]
         language = None if locale == i18n.default_locale else locale
         await bot.set_my_commands(commands, language_code=language)
+
+
+class SkipHandledUpdates(BaseMiddleware):
+    """Telegram sends an update again when the bot died before confirming it: handle it once.
+
+    The update is recorded after its handler finished, so one that died half-way is handled
+    again; the money-moving steps are keyed themselves and change nothing the second time.
+    """
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if not isinstance(event, Update):
+            return await handler(event, data)
+        content = event.model_dump_json(exclude_none=True).encode()
+        key = f"{event.update_id}:{hashlib.sha256(content).hexdigest()[:16]}"
+        if await self.db.fetchone("SELECT 1 FROM handled_updates WHERE key = ?", (key,)):
+            return None
+        try:
+            return await handler(event, data)
+        finally:
+            now = to_ts(self.clock.now())
+            await self.db.transaction(
+                lambda c: c.execute(
+                    "INSERT OR IGNORE INTO handled_updates (key, handled_at) VALUES (?, ?)",
+                    (key, now),
+                )
+            )
+
+
+async def forget_old_updates(db: Database, clock: Clock, keep_seconds: int = 7 * 86400) -> None:
+    """Telegram keeps unconfirmed updates for a day at most; a week of memory is plenty."""
+    cutoff = to_ts(clock.now()) - keep_seconds
+    await db.transaction(
+        lambda c: c.execute("DELETE FROM handled_updates WHERE handled_at < ?", (cutoff,))
+    )
 
 
 class RememberPeople(BaseMiddleware):

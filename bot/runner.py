@@ -42,8 +42,9 @@ DEMO_OWNER_ID = 900001
 class ReportHandled(BaseMiddleware):
     """Emulator mode only: tell the emulator each update is handled, so scripts never sleep."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, runtime: Runtime) -> None:
         self.client = client
+        self.runtime = runtime
 
     async def __call__(
         self,
@@ -57,7 +58,8 @@ class ReportHandled(BaseMiddleware):
             if isinstance(event, Update):
                 with contextlib.suppress(httpx.HTTPError):
                     await self.client.post(
-                        "/api/bot/processed", json={"update_id": event.update_id}
+                        f"{self.runtime.emulator_url}/api/bot/processed",
+                        json={"update_id": event.update_id},
                     )
 
 
@@ -95,7 +97,12 @@ class Runtime:
         settings = self.settings
         self.services = await build_services(settings, clock=self.clock)
         i18n = make_i18n(settings.default_locale)
-        self.dp = build_dispatcher(self.services, i18n)
+        first: list[BaseMiddleware] = []
+        if self.emulated:
+            self._client = httpx.AsyncClient(timeout=5)
+            # Outermost: every update is reported, even one skipped as already handled.
+            first.append(ReportHandled(self._client, self))
+        self.dp = build_dispatcher(self.services, i18n, first)
         runner, self.web_url = await _start_site(
             build_web_app(self.services), settings.web_host, settings.web_port
         )
@@ -114,8 +121,7 @@ class Runtime:
                 self._runners.append(runner)
             session = AiohttpSession(api=TelegramAPIServer.from_base(self.emulator_url))
             self.bot = Bot(DEFAULT_TOKEN, session=session, default=defaults)
-            self._client = httpx.AsyncClient(base_url=self.emulator_url, timeout=5)
-            self.dp.update.outer_middleware(ReportHandled(self._client))
+
             if engine is not None:
                 await self._seed_demo_owner(engine)
         else:
