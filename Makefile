@@ -59,6 +59,6 @@ bench: $(STAMP) $(MO)
 	$(BIN)/python bench/run.py
 
 # kill -9 the real bot process at random points during a burst of payments (about a minute).
-# Not yet part of `make test`: see issue notes (a rare hang is still being chased).
+# Not yet part of `make test`: it needs more clean runs first (see the issue notes).
 crash: $(STAMP) $(MO)
 	$(BIN)/python -m pytest crash -p no:cacheprovider
