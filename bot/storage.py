@@ -20,11 +20,7 @@ from services.db import Database
 
 
 class SQLiteStorage(BaseStorage):
-    """State and data per key in the `fsm` table; data is JSON only.
-
-    Reads are served from memory once a key was seen (this process is the only writer), writes
-    go to SQLite first: a restart loses nothing, and most updates save their round trips.
-    """
+    """State and data per key in the `fsm` table; data is JSON only."""
 
     def __init__(
         self, db: Database, key_builder: KeyBuilder | None = None, *, owns_db: bool = False
@@ -32,20 +28,10 @@ class SQLiteStorage(BaseStorage):
         self.db = db
         self.owns_db = owns_db
         self.key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
-        self._cache: dict[str, tuple[str | None, str]] = {}
-
-    async def _load(self, db_key: str) -> tuple[str | None, str]:
-        cached = self._cache.get(db_key)
-        if cached is None:
-            row = await self.db.fetchone("SELECT state, data FROM fsm WHERE key = ?", (db_key,))
-            cached = (None, "{}") if row is None else (row[0], row[1])
-            self._cache[db_key] = cached
-        return cached
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
         db_key = self.key_builder.build(key)
-        _, data = await self._load(db_key)
         await self.db.transaction(
             lambda c: c.execute(
                 "INSERT INTO fsm (key, state) VALUES (?, ?)"
@@ -53,11 +39,12 @@ class SQLiteStorage(BaseStorage):
                 (db_key, value),
             )
         )
-        self._cache[db_key] = (value, data)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        state, _ = await self._load(self.key_builder.build(key))
-        return state
+        row = await self.db.fetchone(
+            "SELECT state FROM fsm WHERE key = ?", (self.key_builder.build(key),)
+        )
+        return None if row is None else row[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         if not isinstance(data, dict):
@@ -65,7 +52,6 @@ class SQLiteStorage(BaseStorage):
             raise DataNotDictLikeError(msg)
         payload = json.dumps(data, ensure_ascii=False)
         db_key = self.key_builder.build(key)
-        state, _ = await self._load(db_key)
         await self.db.transaction(
             lambda c: c.execute(
                 "INSERT INTO fsm (key, data) VALUES (?, ?)"
@@ -73,11 +59,14 @@ class SQLiteStorage(BaseStorage):
                 (db_key, payload),
             )
         )
-        self._cache[db_key] = (state, payload)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        _, payload = await self._load(self.key_builder.build(key))
-        data: dict[str, Any] = json.loads(payload)
+        row = await self.db.fetchone(
+            "SELECT data FROM fsm WHERE key = ?", (self.key_builder.build(key),)
+        )
+        if row is None:
+            return {}
+        data: dict[str, Any] = json.loads(row[0])
         return data
 
     async def close(self) -> None:
