@@ -17,7 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import money, ngettext, when
 from handlers.callbacks import MenuAction, MenuCb
 from handlers.keyboards import button, home_button
-from handlers.screens import show
+from handlers.screens import show, user_id
 from services.merchant import InviteInvalid, Merchant, NotAnOwner, Order
 
 FILTERS = ("paid", "awaiting", "fulfilled")
@@ -34,11 +34,6 @@ class OwnerCb(CallbackData, prefix="o1"):
     action: OwnerAction
     status: str = "paid"
     order: int = 0
-
-
-def user_id(event: Message | CallbackQuery) -> int:
-    assert event.from_user is not None
-    return event.from_user.id
 
 
 def short(name: str, limit: int = 28) -> str:

@@ -26,7 +26,7 @@ from bot.i18n import clock_time, current_locale, money, phone
 from handlers.callbacks import MenuAction, MenuCb
 from handlers.keyboards import button, home_button
 from handlers.phones import read_phone
-from handlers.screens import show
+from handlers.screens import show, user_id
 from services.aggregator import Aggregator, Bill, BillClosed, BillNotFound, NoWalletOnPhone
 from services.errors import InsufficientFunds
 from services.merchant import Merchant, Order, OrderNotFound
@@ -66,11 +66,6 @@ class PayCb(CallbackData, prefix="p1"):
     action: PayAction
     order: int = 0
     bill: int = 0
-
-
-def user_id(event: Message | CallbackQuery) -> int:
-    assert event.from_user is not None
-    return event.from_user.id
 
 
 def payment_buttons(order: Order) -> list[list[InlineKeyboardButton]]:

@@ -14,6 +14,12 @@ from aiogram.types import (
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
 
+def user_id(event: Message | CallbackQuery) -> int:
+    """Who sent this message or pressed this button (always set in private chats)."""
+    assert event.from_user is not None
+    return event.from_user.id
+
+
 async def show(event: Message | CallbackQuery, text: str, markup: Markup = None) -> None:
     """Render a screen in reply to a message or a button press (answering the press)."""
     if isinstance(event, CallbackQuery):

@@ -17,7 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import clock_time, money, phone, when
 from handlers.callbacks import MenuAction, MenuCb
 from handlers.keyboards import button, home_button
-from handlers.screens import show
+from handlers.screens import show, user_id
 from services.merchant import (
     BadQuantity,
     Item,
@@ -53,11 +53,6 @@ class ShopCb(CallbackData, prefix="s1"):
     shop: str = ""
     page: int = 0
     quantity: int = 1
-
-
-def user_id(event: Message | CallbackQuery) -> int:
-    assert event.from_user is not None
-    return event.from_user.id
 
 
 # ---- texts -----------------------------------------------------------------------------

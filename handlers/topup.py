@@ -20,7 +20,7 @@ from handlers import start
 from handlers.callbacks import MenuAction, MenuCb
 from handlers.keyboards import button, home_button
 from handlers.phones import read_phone
-from handlers.screens import show
+from handlers.screens import show, user_id
 from services.aggregator import Aggregator, BillClosed
 from services.money import AmountNotUnderstood, parse_rubles
 from services.operator import PhoneDeactivated
@@ -69,11 +69,6 @@ class TopCb(CallbackData, prefix="t1"):
     action: TopAction
     value: int = 0  # a banknote in roubles
     visit: int = 0  # the terminal visit a button belongs to
-
-
-def user_id(event: Message | CallbackQuery) -> int:
-    assert event.from_user is not None
-    return event.from_user.id
 
 
 # ---- texts -----------------------------------------------------------------------------

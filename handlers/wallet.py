@@ -26,7 +26,7 @@ from bot.i18n import clock_time, money, ngettext, phone, when
 from handlers.callbacks import MenuAction, MenuCb
 from handlers.keyboards import button, home_button, main_menu
 from handlers.phones import read_phone
-from handlers.screens import show
+from handlers.screens import show, user_id
 from handlers.start import menu_for
 from services.ledger import Movement
 from services.operator import PhoneDeactivated, Sms
@@ -78,11 +78,6 @@ class WalletAction(StrEnum):
 class WalletCb(CallbackData, prefix="w1"):
     action: WalletAction
     before: int = 0
-
-
-def user_id(event: Message | CallbackQuery) -> int:
-    assert event.from_user is not None
-    return event.from_user.id
 
 
 # ---- texts -----------------------------------------------------------------------------
