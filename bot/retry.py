@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
@@ -44,3 +45,26 @@ class RetryAfter(BaseRequestMiddleware):
                 )
                 await self.sleep(error.retry_after)
         raise AssertionError("unreachable")
+
+
+class KeepResponseModels(BaseRequestMiddleware):
+    """Hold each `Response[T]` model aiogram builds, so it is built once per process.
+
+    aiogram parses every answer with `Response[method.__returning__]`; pydantic caches those
+    generic models in a weak dictionary, so a garbage collection drops them and the next call
+    builds the model again (about 7 ms each, dozens of times a minute under load).
+    """
+
+    def __init__(self) -> None:
+        self.models: dict[Any, Any] = {}
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        returning = method.__returning__
+        if returning not in self.models:
+            self.models[returning] = Response[returning]  # type: ignore[valid-type]
+        return await make_request(bot, method)

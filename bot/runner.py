@@ -28,7 +28,7 @@ from bot.app import (
 )
 from bot.i18n import make_i18n
 from bot.jobs import BackgroundJobs
-from bot.retry import RetryAfter
+from bot.retry import KeepResponseModels, RetryAfter
 from bot.settings import Settings
 from bot.web import build_web_app
 from emulator.engine import Engine
@@ -127,6 +127,7 @@ class Runtime:
         else:
             assert settings.bot_token is not None
             self.bot = Bot(settings.bot_token.get_secret_value(), default=defaults)
+        self.bot.session.middleware(KeepResponseModels())
         self.bot.session.middleware(RetryAfter())
         await register_commands(self.bot, i18n)
         await self.bot.delete_webhook(drop_pending_updates=False)

@@ -12,7 +12,6 @@ import contextlib
 from enum import StrEnum
 from typing import Any
 
-import httpx
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
@@ -176,8 +175,7 @@ async def start_payment(
         )
         return
     # Sandbox: open the signed payment page as the buyer's browser would.
-    async with httpx.AsyncClient(timeout=10) as client:
-        page = await client.get(url)
+    page = await services.robokassa.open_payment_page(url)
     operation = page.headers.get(OPERATION_HEADER)
     if operation is None:
         await query.answer(

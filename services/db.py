@@ -6,8 +6,10 @@ a money movement is one round trip from the event loop and can never interleave 
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -80,12 +82,62 @@ def _split_sql(script: str) -> Iterable[str]:
         yield buffer
 
 
+def _write_batch(
+    conn: sqlite3.Connection, *, units: list[Callable[[sqlite3.Connection], Any]]
+) -> list[tuple[bool, Any]]:
+    """Runs in the database thread: the units in order, one savepoint each, one COMMIT."""
+    if len(units) == 1:
+        return [_write_alone(conn, units[0])]
+    conn.execute("BEGIN IMMEDIATE")
+    outcomes: list[tuple[bool, Any]] = []
+    try:
+        for unit in units:
+            conn.execute("SAVEPOINT unit")
+            try:
+                outcomes.append((True, unit(conn)))
+            except Exception as error:
+                conn.execute("ROLLBACK TO unit")
+                outcomes.append((False, error))
+            conn.execute("RELEASE unit")
+        conn.execute("COMMIT")
+    except BaseException:
+        # The batch itself failed (say, the disk is full): undo all of it and write the
+        # units one transaction each, so every caller gets its own answer.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        return [_write_alone(conn, unit) for unit in units]
+    return outcomes
+
+
+def _write_alone(
+    conn: sqlite3.Connection, unit: Callable[[sqlite3.Connection], Any]
+) -> tuple[bool, Any]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = unit(conn)
+    except Exception as error:
+        conn.execute("ROLLBACK")
+        return (False, error)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except Exception as error:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        return (False, error)
+    return (True, result)
+
+
 class Database:
     """The bot's single SQLite connection."""
 
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        self._queued: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path | str, *, migrate_to: int | None = None) -> Database:
@@ -108,6 +160,8 @@ class Database:
         return db
 
     async def close(self) -> None:
+        if self._writer is not None and not self._writer.done():
+            await self._writer  # the units already handed in are written first
         await self._conn.close()
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -119,19 +173,43 @@ class Database:
         return result
 
     async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(connection)` as one `BEGIN IMMEDIATE` transaction: all of it or nothing."""
+        """Run `fn(connection)` as one transaction: all of it or nothing.
 
-        def unit(conn: sqlite3.Connection) -> T:
-            conn.execute("BEGIN IMMEDIATE")
+        Group commit: units that arrive while the database thread is busy are written together
+        under one `BEGIN IMMEDIATE … COMMIT`, each inside its own savepoint, so one that fails
+        is undone alone and the others are unaffected. A caller hears back only after the COMMIT
+        that carries its unit. The result is the same as running the units one after another.
+        """
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queued.append((fn, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_queued())
+        result: T = await future
+        return result
+
+    async def _write_queued(self) -> None:
+        while self._queued:
+            batch, self._queued = self._queued, []
             try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
+                units = [fn for fn, _ in batch]
+                outcomes = await self.run(partial(_write_batch, units=units))
+            except Exception as error:  # the connection is closed: nobody's unit was written
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            except BaseException:  # this task was cancelled (shutdown): so are its callers
+                for _, future in batch + self._queued:
+                    future.cancel()
+                self._queued = []
                 raise
-            conn.execute("COMMIT")
-            return result
-
-        return await self.run(unit)
+            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                if future.done():  # the caller was cancelled; its unit is written all the same
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return await self.run(lambda c: c.execute(sql, params).fetchall())

@@ -272,6 +272,10 @@ class Robokassa:
         response.raise_for_status()
         return parse_op_state(response.text)
 
+    async def open_payment_page(self, url: str) -> httpx.Response:
+        """GET a signed payment URL as a browser would (the sandbox answers in headers)."""
+        return await self._client().get(url)
+
     async def currencies(self, language: str = "ru") -> list[Currency]:
         response = await self._client().get(
             f"{self.base_url}/Merchant/WebService/Service.asmx/GetCurrencies",

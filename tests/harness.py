@@ -28,7 +28,7 @@ from aiohttp import web
 from bot.app import Services, build_dispatcher, build_jobs, build_services, close_services
 from bot.i18n import make_i18n
 from bot.jobs import BackgroundJobs
-from bot.retry import RetryAfter
+from bot.retry import KeepResponseModels, RetryAfter
 from bot.settings import Settings
 from bot.web import build_web_app
 from emulator.engine import Engine, TelegramError
@@ -281,6 +281,7 @@ async def running_harness(tmp_path: Path, **settings: Any) -> AsyncIterator[Harn
     engine = Engine(clock=lambda: clock.now().timestamp())
     session = EngineSession(engine)
     bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    bot.session.middleware(KeepResponseModels())
     bot.session.middleware(RetryAfter(sleep=harness_sleep(clock, engine)))
     services.cash.delayed = lambda: False  # tests choose delays explicitly
     i18n = make_i18n()

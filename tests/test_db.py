@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,64 @@ async def test_failed_transaction_leaves_nothing_behind(db: Database) -> None:
     with pytest.raises(RuntimeError):
         await db.transaction(half_done)
     assert await db.fetchone("SELECT id FROM accounts WHERE id = 'wallet:1'") is None
+
+
+def _open_account(account: str) -> Callable[[sqlite3.Connection], str]:
+    def unit(conn: sqlite3.Connection) -> str:
+        conn.execute(
+            "INSERT INTO accounts (id, kind, created_at) VALUES (?, 'wallet', 0)", (account,)
+        )
+        return account
+
+    return unit
+
+
+async def test_units_written_together_fail_alone(db: Database) -> None:
+    """Group commit: a failing unit among concurrent ones is undone alone; the others are kept."""
+
+    def fails(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO accounts (id, kind, created_at) VALUES ('wallet:bad', 'w', 0)")
+        raise RuntimeError("refused")
+
+    results = await asyncio.gather(
+        db.transaction(_open_account("wallet:1")),
+        db.transaction(fails),
+        db.transaction(_open_account("wallet:2")),
+        db.transaction(_open_account("wallet:1")),  # the same key again: a constraint error
+        return_exceptions=True,
+    )
+    assert results[0] == "wallet:1" and results[2] == "wallet:2"
+    assert isinstance(results[1], RuntimeError)
+    assert isinstance(results[3], sqlite3.IntegrityError)
+    rows = await db.fetchall("SELECT id FROM accounts WHERE id LIKE 'wallet:%' ORDER BY id")
+    assert [r[0] for r in rows] == ["wallet:1", "wallet:2"]
+
+
+async def test_a_unit_that_breaks_the_batch_does_not_take_the_others_down(db: Database) -> None:
+    def ends_the_transaction(conn: sqlite3.Connection) -> None:
+        conn.execute("ROLLBACK")
+
+    results = await asyncio.gather(
+        db.transaction(_open_account("wallet:1")),
+        db.transaction(ends_the_transaction),
+        db.transaction(_open_account("wallet:2")),
+        return_exceptions=True,
+    )
+    assert results[0] == "wallet:1" and results[2] == "wallet:2"
+    assert isinstance(results[1], sqlite3.OperationalError)
+    rows = await db.fetchall("SELECT id FROM accounts WHERE id LIKE 'wallet:%' ORDER BY id")
+    assert [r[0] for r in rows] == ["wallet:1", "wallet:2"]
+
+
+async def test_close_writes_what_was_handed_in(tmp_path: Path) -> None:
+    path = tmp_path / "close.sqlite3"
+    db = await Database.open(path)
+    pending = [
+        asyncio.ensure_future(db.transaction(_open_account(f"wallet:{n}"))) for n in range(50)
+    ]
+    await asyncio.sleep(0)  # the writes are queued, not yet answered
+    await db.close()
+    assert [p.result() for p in pending] == [f"wallet:{n}" for n in range(50)]
+    with sqlite3.connect(path) as conn:
+        count = conn.execute("SELECT COUNT(*) FROM accounts WHERE id LIKE 'wallet:%'").fetchone()
+    assert count[0] == 50
