@@ -227,6 +227,59 @@ print(next(line.split()[1] for line in status.splitlines() if line.startswith("V
     }
 
 
+FRAMEWORK_FLOOR = """
+import time
+start = time.perf_counter()
+from aiogram import Bot, Dispatcher, Router
+from aiogram.types import Message
+
+router = Router()
+
+@router.message()
+async def echo(message: Message) -> None:
+    await message.answer(message.text or "…")
+
+dp = Dispatcher()
+dp.include_router(router)
+bot = Bot("42:" + "A" * 35)
+elapsed = time.perf_counter() - start
+status = open("/proc/self/status").read()
+print(elapsed, next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
+"""
+
+
+def framework_floor(runs: int = 3) -> dict[str, float]:
+    """The echo bot's own process: import aiogram and build a dispatcher (no data, no I/O)."""
+    times, peaks = [], []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", FRAMEWORK_FLOOR], capture_output=True, text=True, check=True
+        )
+        elapsed, peak_kb = out.stdout.split()
+        times.append(float(elapsed))
+        peaks.append(int(peak_kb) / 1024)
+    return {"start_s": statistics.median(times), "peak_rss_mb": max(peaks)}
+
+
+def scrypt_ceiling(hashes_per_journey: int, updates_per_journey: int) -> dict[str, float]:
+    """Registration hashes on purpose; with every core hashing and nothing else, how fast at most."""
+    from services.secrets import hash_value
+
+    timings = []
+    for _ in range(5):
+        start = time.perf_counter()
+        hash_value("123456")
+        timings.append(time.perf_counter() - start)
+    per_hash = statistics.median(timings)
+    cores = os.cpu_count() or 1
+    journeys_per_s = cores / (per_hash * hashes_per_journey)
+    return {
+        "hash_ms": per_hash * 1000,
+        "hashes_per_journey": hashes_per_journey,
+        "ceiling_updates_per_s": journeys_per_s * updates_per_journey,
+    }
+
+
 def cold_start(runs: int = 3) -> float:
     times = []
     for _ in range(runs):
@@ -279,14 +332,20 @@ async def main() -> dict[str, Any]:
             "ratio_one_caller": alone / raw,
             "ratio": ours / raw,
         }
+        results["scrypt"] = scrypt_ceiling(
+            3, results["bot_concurrent"]["updates"] // results["bot_concurrent"]["users"]
+        )
         results["memory"] = memory_probe(10_000, 100_000)
         results["cold_start_s"] = cold_start()
+        results["framework_floor"] = framework_floor()
         results["ratios"] = {
             "bot_vs_echo_concurrent": results["bot_concurrent"]["updates_per_s"]
             / results["echo_concurrent"]["updates_per_s"],
             "bot_vs_echo_p99_concurrent": results["bot_concurrent"]["p99_ms"]
             / results["echo_concurrent"]["p99_ms"],
             "ledger_vs_raw": ours / raw,
+            "bot_vs_scrypt_ceiling": results["bot_concurrent"]["updates_per_s"]
+            / results["scrypt"]["ceiling_updates_per_s"],
         }
     return results
 
@@ -318,6 +377,12 @@ def table(r: dict[str, Any]) -> str:
             f"{r['ratios']['bot_vs_echo_concurrent']:.2f}× echo; p99 {r['ratios']['bot_vs_echo_p99_concurrent']:.1f}× echo's",
         ),
         (
+            "(b) ceiling set by registration's scrypt",
+            f"{r['scrypt']['ceiling_updates_per_s']:.0f} upd/s",
+            f"{r['scrypt']['hashes_per_journey']} × {r['scrypt']['hash_ms']:.0f} ms per journey, all cores",
+            f"we reach {r['ratios']['bot_vs_scrypt_ceiling']:.2f}× of it",
+        ),
+        (
             "(c) ledger transfer, 1 caller",
             f"{r['ledger']['ours_one_caller_per_s']:.0f}/s",
             f"raw sqlite3 {r['ledger']['raw_sqlite3_per_s']:.0f}/s",
@@ -334,6 +399,12 @@ def table(r: dict[str, Any]) -> str:
             f"{r['memory']['peak_rss_mb']:.0f} MB",
             f"filled in {r['memory']['fill_seconds']:.0f} s",
             "target ≤ 150 MB",
+        ),
+        (
+            "(d) floor: import aiogram + echo dispatcher",
+            f"{r['framework_floor']['peak_rss_mb']:.0f} MB, {r['framework_floor']['start_s']:.2f} s",
+            "peak RSS and time, separate process",
+            "no bot can go below this",
         ),
         (
             "(d) cold start, python -m bot",

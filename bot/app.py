@@ -171,7 +171,7 @@ async def build_services(settings: Settings, *, clock: Clock | None = None) -> S
 
 
 async def close_services(services: Services) -> None:
-    await services.aggregator.http.aclose()
+    await services.aggregator.aclose()
     if services.robokassa is not None:
         await services.robokassa.aclose()
     await services.db.close()

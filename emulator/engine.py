@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.html import EntityParseError, visible_text
+from emulator.html import EntityParseError, parse_html, utf16_length
 
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
@@ -73,6 +73,7 @@ class ChatMessage:
     reply_keyboard: dict[str, Any] | None = None
     edited: bool = False
     deleted: bool = False
+    entities: list[dict[str, Any]] | None = None
 
     def view(self) -> dict[str, Any]:
         return {
@@ -80,6 +81,7 @@ class ChatMessage:
             "from": self.sender,
             "kind": self.kind,
             "text": self.text,
+            "entities": self.entities or [],
             "inline_keyboard": self.inline_keyboard,
             "reply_keyboard": self.reply_keyboard,
             "edited": self.edited,
@@ -164,7 +166,7 @@ class Engine:
                     {
                         "type": "bot_command",
                         "offset": 0,
-                        "length": len(command.encode("utf-16-le")) // 2,
+                        "length": utf16_length(command),
                     }
                 ]
         elif kind == "sticker":
@@ -312,10 +314,11 @@ class Engine:
 
     def api_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
         person = self._recipient(params)
-        text = self._text(params)
+        text, entities = self._text(params)
         inline, reply = self._markup(params.get("reply_markup"))
         self._flood_check(person.id)
         message = ChatMessage(self._next_message_id(person.id), "bot", int(self.clock()), text)
+        message.entities = entities
         message.inline_keyboard = inline
         message.reply_keyboard = reply
         self.chats[person.id].append(message)
@@ -324,11 +327,12 @@ class Engine:
     def api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
         person = self._recipient(params)
         message = self._find_bot_message(person.id, params)
-        text = self._text(params)
+        text, entities = self._text(params)
         inline, _ = self._markup(params.get("reply_markup"))
-        if text == message.text and inline == message.inline_keyboard:
+        if (text, entities, inline) == (message.text, message.entities, message.inline_keyboard):
             raise bad_request(NOT_MODIFIED.removeprefix("Bad Request: "))
-        message.text, message.inline_keyboard, message.edited = text, inline, True
+        message.text, message.entities = text, entities
+        message.inline_keyboard, message.edited = inline, True
         return self._bot_message_payload(person, message)
 
     def api_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -379,21 +383,29 @@ class Engine:
             raise TelegramError(403, "Forbidden: bot was blocked by the user")
         return person
 
-    def _text(self, params: dict[str, Any]) -> str:
+    def _text(self, params: dict[str, Any]) -> tuple[str, list[dict[str, Any]] | None]:
+        """The visible text and its entities (None when the text is plain)."""
         raw = params.get("text")
         if raw is None or raw == "":
             raise bad_request("message text is empty")
         text = str(raw)
+        entities = None
         if (params.get("parse_mode") or "").upper() == "HTML":
             try:
-                text = visible_text(text)
+                text, entities = parse_html(text)
             except EntityParseError as exc:
                 raise bad_request(f"can't parse entities: {exc}") from None
+        elif params.get("entities"):
+            entities = _json(params["entities"], [])
+            if not isinstance(entities, list) or not all(
+                isinstance(e, dict) and {"type", "offset", "length"} <= e.keys() for e in entities
+            ):
+                raise bad_request("can't parse entities: wrong entities")
         if not text.strip():
             raise bad_request("message text is empty")
-        if len(text.encode("utf-16-le")) // 2 > MAX_TEXT:
+        if utf16_length(text) > MAX_TEXT:
             raise bad_request("message is too long")
-        return text
+        return text, entities or None
 
     def _markup(self, raw: Any) -> tuple[list[list[dict[str, str]]] | None, dict[str, Any] | None]:
         markup = _json(raw, None)
@@ -462,6 +474,8 @@ class Engine:
             payload["from"] = person.as_user()
         if message.text is not None:
             payload["text"] = message.text
+        if message.entities:
+            payload["entities"] = message.entities
         if message.edited:
             payload["edit_date"] = int(self.clock())
         if message.inline_keyboard:

@@ -162,10 +162,19 @@ class Aggregator:
         self.cash = cash
         self.bill_ttl = bill_ttl
         self.merchants: dict[str, MerchantAccount] = {}
-        self.http = http or httpx.AsyncClient(timeout=10)
+        self._http = http  # made on first use: building one costs start-up time
         # A switch for tests and demos: pretend the ResultURL callbacks get lost.
         self.drop_callbacks = False
         cash.payment_hooks["bill"] = self._bill_paid_in_cash
+
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=10)
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
 
     def register(self, merchant: MerchantAccount) -> None:
         self.merchants[merchant.login] = merchant
@@ -449,7 +458,7 @@ class Aggregator:
             ok = False
             if merchant is not None and not self.drop_callbacks:
                 try:
-                    response = await self.http.post(
+                    response = await self.http().post(
                         merchant.result_url, data=self.result_params(op)
                     )
                     ok = response.status_code == 200 and response.text.strip() == f"OK{op.inv_id}"

@@ -13,7 +13,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 from aiogram.methods import TelegramMethod
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
 
 from emulator.engine import TelegramError
 from emulator.server import DEFAULT_TOKEN
@@ -63,6 +63,40 @@ async def test_callback_data_limit_and_bad_html(live: LiveHarness) -> None:
         await bot.send_message(anna.id, "1 < 2 <b>bold")
 
 
+async def test_html_formatting_reaches_the_bot_and_the_web_chat_as_entities(
+    live: LiveHarness,
+) -> None:
+    """Bold, monospace and links keep their place; offsets count UTF-16 units (👛 is two)."""
+    anna = live.person()
+    await anna.send("/start")
+    bot = live.runtime.bot
+    assert bot is not None
+    sent = await bot.send_message(
+        anna.id,
+        "👛 Баланс: <b>1 250,50 ₽</b>\nКод: <code>123456</code> &lt;b&gt; "
+        '<a href="https://robokassa.com">Робокасса</a><pre>итого 5 ₽</pre>',
+    )
+    assert sent.text == "👛 Баланс: 1 250,50 ₽\nКод: 123456 <b> Робокассаитого 5 ₽"
+    shown = [(e.type, e.extract_from(sent.text), e.url) for e in sent.entities or []]
+    assert shown == [
+        ("bold", "1 250,50 ₽", None),
+        ("code", "123456", None),
+        ("text_link", "Робокасса", "https://robokassa.com"),
+        ("pre", "итого 5 ₽", None),
+    ]
+    response = await live.client.get(f"/api/users/{anna.id}/messages")
+    last = response.json()["messages"][-1]
+    assert last["text"] == sent.text
+    assert [(e["type"], e["offset"], e["length"]) for e in last["entities"]] == [
+        ("bold", 11, 10),
+        ("code", 27, 6),
+        ("text_link", 38, 9),
+        ("pre", 47, 9),
+    ]
+    plain = await bot.send_message(anna.id, "<b>как есть</b>", parse_mode=None)
+    assert plain.text == "<b>как есть</b>" and not plain.entities
+
+
 async def test_unknown_method_and_wrong_token(live: LiveHarness) -> None:
     response = await api(live, "sendTelepathy", chat_id=1)
     assert response.status_code == 404
@@ -91,6 +125,7 @@ async def test_identical_edit_is_not_modified_and_the_bot_shrugs(live: LiveHarne
     with pytest.raises(TelegramBadRequest, match="message is not modified"):
         await bot.edit_message_text(
             text=anna.last.raw["text"],
+            entities=[MessageEntity(**e) for e in anna.last.raw["entities"]],
             chat_id=anna.id,
             message_id=menu.message_id,
             reply_markup=InlineKeyboardMarkup(

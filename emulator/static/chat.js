@@ -43,6 +43,39 @@ function select(id, name) {
   poll();
 }
 
+// Telegram's entities (UTF-16 offsets, as JavaScript strings count) → DOM: the text is cut
+// at every entity boundary and each piece is wrapped in the entities that cover it.
+const TAGS = {
+  bold: "b", italic: "i", underline: "u", strikethrough: "s", code: "code", pre: "pre",
+  spoiler: "span", blockquote: "blockquote", text_link: "a",
+};
+
+function formatted(text, entities) {
+  const cuts = new Set([0, text.length]);
+  for (const e of entities) { cuts.add(e.offset); cuts.add(e.offset + e.length); }
+  const points = [...cuts].filter((p) => p >= 0 && p <= text.length).sort((a, b) => a - b);
+  const nodes = [];
+  for (let k = 0; k + 1 < points.length; k++) {
+    const [start, end] = [points[k], points[k + 1]];
+    let node = document.createTextNode(text.slice(start, end));
+    for (const e of entities) {
+      if (!(e.offset <= start && end <= e.offset + e.length) || !TAGS[e.type]) continue;
+      const wrapper = document.createElement(TAGS[e.type]);
+      if (e.type === "spoiler") wrapper.className = "spoiler";
+      if (e.type === "text_link") {
+        if (!/^https?:\/\//.test(e.url || "")) continue;  // no javascript: links
+        wrapper.href = e.url;
+        wrapper.target = "_blank";
+        wrapper.rel = "noopener";
+      }
+      wrapper.append(node);
+      node = wrapper;
+    }
+    nodes.push(node);
+  }
+  return nodes;
+}
+
 function renderMessage(message) {
   const bubble = document.createElement("div");
   bubble.className = `msg ${message.from}`;
@@ -54,7 +87,7 @@ function renderMessage(message) {
     span.textContent = kinds[message.kind] || message.kind;
     bubble.append(span);
   } else {
-    bubble.append(document.createTextNode(message.text || ""));
+    bubble.append(...formatted(message.text || "", message.entities || []));
   }
   if (message.inline_keyboard) {
     const keyboard = document.createElement("div");
