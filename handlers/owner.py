@@ -21,6 +21,7 @@ from handlers.screens import show, user_id
 from services.merchant import InviteInvalid, Merchant, NotAnOwner, Order
 
 FILTERS = ("paid", "awaiting", "fulfilled")
+PER_PAGE = 10
 
 
 class OwnerAction(StrEnum):
@@ -34,6 +35,7 @@ class OwnerCb(CallbackData, prefix="o1"):
     action: OwnerAction
     status: str = "paid"
     order: int = 0
+    page: int = 0
 
 
 def short(name: str, limit: int = 28) -> str:
@@ -114,14 +116,16 @@ async def orders_command(message: Message, merchant: Merchant) -> None:
 
 async def orders_button(query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant) -> None:
     status = callback_data.status if callback_data.status in FILTERS else "paid"
-    await orders_screen(query, merchant, status)
+    await orders_screen(query, merchant, status, callback_data.page)
 
 
 async def orders_menu(query: CallbackQuery, merchant: Merchant) -> None:
     await orders_screen(query, merchant, "paid")
 
 
-async def orders_screen(event: Message | CallbackQuery, merchant: Merchant, status: str) -> None:
+async def orders_screen(
+    event: Message | CallbackQuery, merchant: Merchant, status: str, page: int = 0
+) -> None:
     shops = await merchant.owned_shops(user_id(event))
     if not shops:
         if isinstance(event, CallbackQuery):
@@ -129,7 +133,14 @@ async def orders_screen(event: Message | CallbackQuery, merchant: Merchant, stat
         else:
             await event.answer(not_an_owner_text())
         return
-    orders = await merchant.shop_orders(user_id(event), status)
+    page = max(page, 0)
+    orders, total = await merchant.shop_orders(user_id(event), status, page=page, per_page=PER_PAGE)
+    pages = max(1, -(-total // PER_PAGE))
+    if page >= pages:  # a stale button: the list got shorter since
+        page = pages - 1
+        orders, total = await merchant.shop_orders(
+            user_id(event), status, page=page, per_page=PER_PAGE
+        )
     labels = {"paid": _("Paid"), "awaiting": _("Awaiting payment"), "fulfilled": _("Handed over")}
     filters = [
         button(
@@ -143,16 +154,31 @@ async def orders_screen(event: Message | CallbackQuery, merchant: Merchant, stat
         [
             button(
                 f"№ {o.id} · {money(o.amount)} · {short(o.item_name)}",
-                OwnerCb(action=OwnerAction.card, order=o.id, status=status),
+                OwnerCb(action=OwnerAction.card, order=o.id, status=status, page=page),
             )
         ]
         for o in orders
     ]
+    nav = []
+    if page > 0:
+        nav.append(
+            button(_("⬅️ Newer"), OwnerCb(action=OwnerAction.orders, status=status, page=page - 1))
+        )
+    if page + 1 < pages:
+        nav.append(
+            button(_("Older ➡️"), OwnerCb(action=OwnerAction.orders, status=status, page=page + 1))
+        )
+    if nav:
+        rows.append(nav)
     rows.append([button(_("📊 Sales"), OwnerCb(action=OwnerAction.stats)), home_button()])
     names = ", ".join(f"«{html.escape(s.name)}»" for s in shops)
     text = _("📦 Orders of {shops}: {filter}").format(shops=names, filter=labels[status].lower())
     if not orders:
         text += "\n" + _("No orders here yet.")
+    elif pages > 1:
+        where = _("Page {page} of {pages}").format(page=page + 1, pages=pages)
+        count = ngettext("{n} order", "{n} orders", total).format(n=total)
+        text += f"\n{where} · {count}"
     await show(event, text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
@@ -173,13 +199,13 @@ def card_text(order: Order) -> str:
     return "\n".join(lines)
 
 
-def card_keyboard(order: Order, back: str) -> InlineKeyboardMarkup:
+def card_keyboard(order: Order, back: str, page: int = 0) -> InlineKeyboardMarkup:
     rows = []
     if order.status == "paid":
         rows.append(
             [button(_("✅ Handed over"), OwnerCb(action=OwnerAction.fulfil, order=order.id))]
         )
-    rows.append([button(_("⬅️ Orders"), OwnerCb(action=OwnerAction.orders, status=back))])
+    rows.append([button(_("⬅️ Orders"), OwnerCb(action=OwnerAction.orders, status=back, page=page))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -190,7 +216,7 @@ async def order_card(query: CallbackQuery, callback_data: OwnerCb, merchant: Mer
         await query.answer(_("This order is not from your shop."), show_alert=True)
         return
     back = callback_data.status if callback_data.status in FILTERS else "paid"
-    await show(query, card_text(order), card_keyboard(order, back))
+    await show(query, card_text(order), card_keyboard(order, back, callback_data.page))
 
 
 async def fulfil(query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant) -> None:

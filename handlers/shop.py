@@ -185,10 +185,11 @@ async def open_category(
         await query.answer(_("This section is no longer available."), show_alert=True)
         return
     items = await merchant.items(category.id)
-    page = max(callback_data.page, 0)
+    pages = max(1, -(-len(items) // PAGE))
+    page = min(max(callback_data.page, 0), pages - 1)  # a stale button may point past the end
     shown = items[page * PAGE : (page + 1) * PAGE]
     rows = [
-        [button(f"{i.name} · {money(i.price)}", ShopCb(action=ShopAction.item, id=i.id))]
+        [button(f"{i.name} · {money(i.price)}", ShopCb(action=ShopAction.item, id=i.id, page=page))]
         for i in shown
     ]
     nav = []
@@ -207,12 +208,18 @@ async def open_category(
     text = f"<b>{html.escape(category.name)}</b>"
     if not items:
         text += "\n" + _("Nothing here yet.")
+    elif pages > 1:
+        text += "\n" + _("Page {page} of {pages}").format(page=page + 1, pages=pages)
     await show(query, text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-def item_keyboard(item: Item, quantity: int) -> InlineKeyboardMarkup:
+def item_keyboard(item: Item, quantity: int, page: int = 0) -> InlineKeyboardMarkup:
+    """`page`: the page of the section the item was opened from, for the way back."""
+
     def qty(value: int, label: str) -> InlineKeyboardButton:
-        return button(label, ShopCb(action=ShopAction.quantity, id=item.id, quantity=value))
+        return button(
+            label, ShopCb(action=ShopAction.quantity, id=item.id, quantity=value, page=page)
+        )
 
     rows = []
     if item.max_quantity > 0:
@@ -228,7 +235,7 @@ def item_keyboard(item: Item, quantity: int) -> InlineKeyboardMarkup:
         )
     rows.append(
         [
-            button(_("⬅️ Back"), ShopCb(action=ShopAction.category, id=item.category_id)),
+            button(_("⬅️ Back"), ShopCb(action=ShopAction.category, id=item.category_id, page=page)),
             home_button(),
         ]
     )
@@ -236,11 +243,15 @@ def item_keyboard(item: Item, quantity: int) -> InlineKeyboardMarkup:
 
 
 async def show_item(
-    event: Message | CallbackQuery, state: FSMContext, item: Item, quantity: int = 1
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    item: Item,
+    quantity: int = 1,
+    page: int = 0,
 ) -> None:
     await state.set_state(Shopping.quantity)
-    await state.update_data(item=item.id, quantity=quantity)
-    await show(event, item_text(item, quantity), item_keyboard(item, quantity))
+    await state.update_data(item=item.id, quantity=quantity, page=page)
+    await show(event, item_text(item, quantity), item_keyboard(item, quantity, page))
 
 
 async def open_item(
@@ -251,7 +262,7 @@ async def open_item(
     except ItemNotFound:
         await query.answer(_("This item is no longer sold."), show_alert=True)
         return
-    await show_item(query, state, item)
+    await show_item(query, state, item, page=max(callback_data.page, 0))
 
 
 async def open_item_link(
@@ -283,7 +294,7 @@ async def change_quantity(
         await query.answer(_("This item is no longer sold."), show_alert=True)
         return
     quantity = min(max(callback_data.quantity, 1), max(item.max_quantity, 1))
-    await show_item(query, state, item, quantity)
+    await show_item(query, state, item, quantity, max(callback_data.page, 0))
 
 
 async def typed_quantity(message: Message, state: FSMContext, merchant: Merchant) -> None:
@@ -300,7 +311,7 @@ async def typed_quantity(message: Message, state: FSMContext, merchant: Merchant
             _("Type a quantity from 1 to {max}.").format(max=max(item.max_quantity, 1))
         )
         return
-    await show_item(message, state, item, int(text))
+    await show_item(message, state, item, int(text), int(data.get("page", 0)))
 
 
 def shops_keyboard() -> InlineKeyboardMarkup:

@@ -591,19 +591,32 @@ class Merchant:
         )
         return [Shop(r["id"], r["name"], r["description"], json.loads(r["settings"])) for r in rows]
 
-    async def shop_orders(self, user_id: int, status: str, *, limit: int = 10) -> list[Order]:
+    async def shop_orders(
+        self, user_id: int, status: str, *, page: int = 0, per_page: int = 10
+    ) -> tuple[list[Order], int]:
+        """One page of the owner's orders with this status, newest first, and how many in all."""
         statuses = {
             "paid": ("paid",),
             "awaiting": ("created", "awaiting"),
             "fulfilled": ("fulfilled",),
         }[status]
         marks = ",".join("?" * len(statuses))
-        rows = await self.db.fetchall(
-            f"{ORDER_SELECT} JOIN shop_owners w ON w.shop_id = o.shop_id"
-            f" WHERE w.user_id = ? AND o.status IN ({marks}) ORDER BY o.id DESC LIMIT ?",
-            (user_id, *statuses, limit),
+        where = (
+            " JOIN shop_owners w ON w.shop_id = o.shop_id"
+            f" WHERE w.user_id = ? AND o.status IN ({marks})"
         )
-        return [_order(r) for r in rows]
+
+        def read(conn: sqlite3.Connection) -> tuple[list[Order], int]:
+            total = conn.execute(
+                f"SELECT COUNT(*) FROM orders o{where}", (user_id, *statuses)
+            ).fetchone()[0]
+            rows = conn.execute(
+                f"{ORDER_SELECT}{where} ORDER BY o.id DESC LIMIT ? OFFSET ?",
+                (user_id, *statuses, per_page, max(page, 0) * per_page),
+            ).fetchall()
+            return [_order(r) for r in rows], int(total)
+
+        return await self.db.run(read)
 
     async def owner_order(self, order_id: int, user_id: int) -> Order:
         """An order of a shop this person owns; anything else is `NotAnOwner`."""

@@ -408,3 +408,79 @@ async def test_the_same_buy_press_delivered_twice_makes_one_order(harness: Harne
         (await harness.services.merchant.order(rows[0][0])).item_id
     )
     assert item.stock == 4
+
+
+async def test_owner_pages_through_many_orders_and_comes_back_to_the_same_page(
+    harness: Harness,
+) -> None:
+    olga = await owner(harness, "flowers")
+    merchant = harness.services.merchant
+    row = await harness.services.db.fetchone("SELECT id FROM items WHERE sku = 'delivery'")
+    assert row is not None
+    numbers = []
+    for n in range(23):
+        order = await merchant.create_order(1000 + n, row[0], 1, buyer_name=f"b{n}", contact="")
+        await merchant.mark_paid(order.id)
+        numbers.append(order.id)
+    numbers.reverse()  # newest first, as the owner sees them
+
+    def listed(labels: list[str]) -> list[int]:
+        return [int(label.split()[1]) for label in labels if label.startswith("№ ")]
+
+    seen = await olga.send("/orders")
+    assert "Страница 1 из 3 · 23 заказа" in seen.text
+    assert listed(seen.labels) == numbers[:10]
+    assert "⬅️ Новее" not in seen.labels
+    seen = await olga.press("Ранее ➡️")
+    assert "Страница 2 из 3" in seen.text
+    assert listed(seen.labels) == numbers[10:20]
+    card = next(label for label in seen.labels if label.startswith(f"№ {numbers[12]} "))
+    await olga.press(card)
+    seen = await olga.press("⬅️ К заказам")
+    assert "Страница 2 из 3" in seen.text and listed(seen.labels) == numbers[10:20]
+    seen = await olga.press("Ранее ➡️")
+    assert "Страница 3 из 3" in seen.text and listed(seen.labels) == numbers[20:]
+    assert "Ранее ➡️" not in seen.labels and "⬅️ Новее" in seen.labels
+    # A stale button pointing past the end shows the last page instead of an empty one.
+    seen = await olga.press_data(seen.message_id, "o1:orders:paid:0:9")
+    assert "Страница 3 из 3" in seen.text and listed(seen.labels) == numbers[20:]
+
+
+async def test_long_section_is_paged_six_items_at_a_time(harness: Harness, tmp_path: Path) -> None:
+    catalogue = tmp_path / "long.toml"
+    items = "".join(
+        f'\n    [[shops.categories.items]]\n    id = "card-{n}"\n'
+        f'    name = "Открытка № {n}"\n    price = "{100 + n}.00"\n'
+        for n in range(1, 9)
+    )
+    catalogue.write_text(
+        '[[shops]]\nid = "cards"\nname = "Открытки"\ndescription = "Открытки."\n\n'
+        '  [[shops.categories]]\n  id = "all"\n  name = "Все открытки"\n' + items,
+        encoding="utf-8",
+    )
+    async with running_harness(tmp_path / "long", catalogue_path=catalogue) as h:
+        anna = h.person()
+        await anna.send("/start")
+        await anna.press("🛍 Магазины")
+        await anna.press("🏪 Открытки")
+        seen = await anna.press("Все открытки")
+        assert "Страница 1 из 2" in seen.text
+        cards = [label for label in seen.labels if label.startswith("Открытка")]
+        assert cards[0] == "Открытка № 1 · 101,00 ₽" and len(cards) == 6
+        seen = await anna.press("➡️")
+        assert "Страница 2 из 2" in seen.text
+        cards = [label for label in seen.labels if label.startswith("Открытка")]
+        assert cards == ["Открытка № 7 · 107,00 ₽", "Открытка № 8 · 108,00 ₽"]
+        assert "➡️" not in seen.labels
+        seen = await anna.press("Открытка № 8 · 108,00 ₽")
+        assert "108,00 ₽" in seen.text
+        await anna.send("2")  # typing a quantity keeps the way back to the same page
+        seen = await anna.press("⬅️ Назад")
+        assert "Страница 2 из 2" in seen.text
+        seen = await anna.press("⬅️")
+        assert "Страница 1 из 2" in seen.text
+        # A stale button pointing past the end shows the last page.
+        prefix, action, section, shop, _page, quantity = seen.data_of("➡️").split(":")
+        stale = ":".join((prefix, action, section, shop, "7", quantity))
+        seen = await anna.press_data(seen.message_id, stale)
+        assert "Страница 2 из 2" in seen.text
