@@ -529,7 +529,10 @@ async def pay_from_wallet(
         )
         return
     except WalletBlocked:
-        await message.answer(_("This wallet is blocked. Register again on a working number."))
+        await message.answer(
+            _("This wallet is blocked. Register again on a working number."),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=[[home_button()]]),
+        )
         return
     except (BillClosed, BillNotFound):
         await _not_payable(message, await merchant.order(order_id))
@@ -542,7 +545,8 @@ async def paid_waiting(message: Message, order_id: int, aggregator: Aggregator) 
         _(
             "💸 QIWI has taken the payment for order No. {number}. Waiting for Robokassa to "
             "confirm it to the shop — the receipt will come in a moment."
-        ).format(number=order_id)
+        ).format(number=order_id),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=[[home_button()]]),
     )
     # The sandbox tells the shop (ResultURL) right away; retries happen in the background.
     await aggregator.deliver_callbacks(inv_id=order_id)

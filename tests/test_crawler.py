@@ -31,7 +31,9 @@ CORPUS: list[tuple[str, str]] = [
     ("media", "voice"),
 ]
 MAX_DEPTH = 7
-MAX_PATHS = 200
+# Where crawls start, and how many paths each may explore. Deep links and the owner's command
+# start further in, so invoice screens and the owner's panel are reached within the bound.
+SEEDS = {"/start": 200, "/start item-{delivery}": 60, "/orders": 30}
 # Buttons whose effect is final for the person and would end the crawl of that branch.
 SKIP = {"🚪 Да, выйти", "✖️ Отойти от терминала"}
 
@@ -58,12 +60,15 @@ async def press_at(person: Person, screen: Seen, place: tuple[int, int]) -> Seen
     return await person.press_data(screen.message_id, keyboard[row][column]["callback_data"])
 
 
-def places(screen: Seen) -> list[tuple[int, int]]:
+def places(screen: Seen, forward_only: bool = False) -> list[tuple[int, int]]:
+    backward = ("🏠", "⬅️") if forward_only else ()
     return [
         (r, c)
         for r, row in enumerate(screen.raw.get("inline_keyboard") or [])
         for c, button in enumerate(row)
-        if "callback_data" in button and plain(button["text"]) not in SKIP
+        if "callback_data" in button
+        and plain(button["text"]) not in SKIP
+        and not plain(button["text"]).startswith(backward or ("\0",))
     ]
 
 
@@ -75,50 +80,60 @@ async def test_crawl_every_screen_with_junk(harness: Harness) -> None:
     owner = harness.person("Ольга", user_id=49_999)
     for shop in ("books", "flowers", "mobile"):
         await harness.services.merchant.add_owner(shop, owner.id)
+    delivery = await harness.services.db.fetchone("SELECT id FROM items WHERE sku = 'delivery'")
+    assert delivery is not None
     visited: Counter[str] = Counter()
     unanswered: list[str] = []
     dead_ends: list[str] = []
-    paths: list[list[tuple[int, int]]] = [[]]
     explored = 0
-    expanded: set[str] = set()
     stranger = await prepared_person(harness, 0)
     stranger_menu = await stranger.send("/start")
-    while paths and explored < MAX_PATHS:
-        path = paths.pop(0)
-        explored += 1
-        person = await prepared_person(harness, explored)
-        screen: Seen | None = await person.send("/start")
-        for place in path:
-            assert screen is not None
-            screen = await press_at(person, screen, place)
+    for seed, budget in SEEDS.items():
+        start = seed.format(delivery=delivery[0])
+        paths: list[list[tuple[int, int]]] = [[]]
+        expanded: set[str] = set()
+        # Seeds past the menu only go forward: the menu and the ways back are crawled from /start.
+        forward_only = seed != "/start"
+        taken = 0
+        while paths and taken < budget:
+            path = paths.pop(0)
+            taken += 1
+            explored += 1
+            # The owner's panel is crawled as the owner; everything else by a fresh person.
+            person = owner if seed == "/orders" else await prepared_person(harness, explored)
+            screen: Seen | None = await person.send(start)
+            for place in path:
+                assert screen is not None
+                screen = await press_at(person, screen, place)
+                if screen is None:
+                    break
             if screen is None:
-                break
-        if screen is None:
-            continue
-        visited[signature(screen.text)] += 1
-        if not screen.labels and not person.reply_keyboard:
-            dead_ends.append(str(path))
-        labels = [label for label in screen.labels if label not in SKIP]
-        key = signature(screen.text) + "|" + "|".join(labels)
-        if len(path) < MAX_DEPTH and key not in expanded:
-            expanded.add(key)
-            paths.extend([*path, place] for place in places(screen))
-        state = await harness.dp.fsm.get_context(harness.bot, person.id, person.id).get_state()
-        for kind, value in CORPUS:
-            before = len(person.bot_messages())
-            if kind == "text":
-                await person.send(value)
-            else:
-                await person.send_media(value)
-            if len(person.bot_messages()) <= before:
-                unanswered.append(f"{path} | {kind}:{value[:20]}")
-            assert "Traceback" not in person.last.text
-        after = await harness.dp.fsm.get_context(harness.bot, person.id, person.id).get_state()
-        assert after in (state, None), (path, state, after)
-        # Someone else's button data on this screen: answered, refused or harmless.
-        for data in [screen.data_of(label) for label in labels[:3]]:
-            await stranger.press_data(stranger_menu.message_id, data)
-            assert stranger.last_answer is not None
+                continue
+            visited[signature(screen.text)] += 1
+            if not screen.labels and not person.reply_keyboard:
+                dead_ends.append(f"{start} {path}")
+            labels = [label for label in screen.labels if label not in SKIP]
+            key = signature(screen.text) + "|" + "|".join(labels)
+            if len(path) < MAX_DEPTH and key not in expanded:
+                expanded.add(key)
+                paths.extend([*path, place] for place in places(screen, forward_only))
+            fsm = harness.dp.fsm.get_context(harness.bot, person.id, person.id)
+            state = await fsm.get_state()
+            for kind, value in CORPUS:
+                before = len(person.bot_messages())
+                if kind == "text":
+                    await person.send(value)
+                else:
+                    await person.send_media(value)
+                if len(person.bot_messages()) <= before:
+                    unanswered.append(f"{start} {path} | {kind}:{value[:20]}")
+                assert "Traceback" not in person.last.text
+            after = await fsm.get_state()
+            assert after in (state, None), (start, path, state, after)
+            # Someone else's button data on this screen: answered, refused or harmless.
+            for data in [screen.data_of(label) for label in labels[:3]]:
+                await stranger.press_data(stranger_menu.message_id, data)
+                assert stranger.last_answer is not None
     print(f"\ncrawled {explored} paths, {len(visited)} distinct screens:")
     for name, count in sorted(visited.items()):
         print(f"  {count:3} × {name}")
@@ -130,3 +145,7 @@ async def test_crawl_every_screen_with_junk(harness: Harness) -> None:
     report = await harness.services.ledger.check_invariants()
     assert report.ok, report
     assert await harness.services.ledger.balance(wallet_account("+79120000000")) == 500_000
+    # The deep screens are part of the crawl, not left to other tests.
+    seen = "\n".join(visited)
+    for screen in ("🧾 Счёт № ", "📦 Заказы ", "📊 Продажи"):
+        assert screen in seen, screen
