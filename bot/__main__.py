@@ -25,6 +25,7 @@ def secrets_of(settings: Settings) -> list[str]:
     values = [
         settings.robokassa.password1.get_secret_value(),
         settings.robokassa.password2.get_secret_value(),
+        settings.robokassa.password3.get_secret_value(),
     ]
     if settings.bot_token is not None:
         values.append(settings.bot_token.get_secret_value())

@@ -29,7 +29,7 @@ from services.ledger import Ledger
 from services.merchant import Merchant
 from services.operator import Operator
 from services.outbox import Outbox
-from services.robokassa import Robokassa
+from services.robokassa import REAL_REFUND_URL, Robokassa
 from services.terminal import CashDesk, CashRules
 from services.wallet import WalletRules, WalletService
 
@@ -63,7 +63,11 @@ class Services:
         config = self.settings.robokassa
         password1 = config.password1.get_secret_value()
         password2 = config.password2.get_secret_value()
+        password3 = config.password3.get_secret_value()
         base = config.base_url or f"{web_url}/robokassa-sandbox"
+        refunds = config.refund_url or (
+            REAL_REFUND_URL if config.base_url else f"{base}/RefundService"
+        )
         self.robokassa = Robokassa(
             config.login,
             password1,
@@ -71,6 +75,8 @@ class Services:
             algorithm=config.algorithm,
             is_test=config.is_test,
             base_url=base,
+            password3=password3,
+            refund_url=refunds,
         )
         if self.sandbox:
             # Test mode has its own passwords: the mode not in use gets ones nobody knows.
@@ -86,6 +92,7 @@ class Services:
                     test_password2=test[1],
                     result_url=f"{web_url}/robokassa/result",
                     algorithm=config.algorithm,
+                    password3=password3,
                 )
             )
         self._checkout = Checkout(
@@ -295,6 +302,7 @@ def renderers() -> dict[str, Renderer]:
         "order_paid_buyer": shop.render_order_paid_buyer,
         "order_expired": shop.render_order_expired,
         "order_fulfilled": shop.render_order_fulfilled,
+        "order_refunded_buyer": shop.render_order_refunded_buyer,
     }
 
 

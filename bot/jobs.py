@@ -26,6 +26,10 @@ class BackgroundJobs:
         if self.services.robokassa is not None:
             await self.services.checkout().reconcile()
 
+    async def follow_refunds(self) -> None:
+        if self.services.robokassa is not None:
+            await self.services.checkout().follow_refunds()
+
     async def run_once(self) -> None:
         """Everything that is due now; each step stands alone so one failure stops nothing."""
         services = self.services
@@ -36,6 +40,7 @@ class BackgroundJobs:
             services.merchant.expire_due,
             services.aggregator.deliver_callbacks,
             self.reconcile,
+            self.follow_refunds,
             self.worker.deliver_due,
         )
         for step in steps:

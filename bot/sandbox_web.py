@@ -1,7 +1,8 @@
 """HTTP face of the embedded Robokassa sandbox, under `/robokassa-sandbox` in the bot's web app.
 
-Same paths and shapes as the real service: `Merchant/Index.aspx`, and the web service's
-`GetCurrencies` and `OpStateExt` XML. The payment page is minimal HTML in Russian; in the chat
+Same paths and shapes as the real service: `Merchant/Index.aspx`, the web service's
+`GetCurrencies` and `OpStateExt` XML, and the Refund API's `Refund/Create` (a JWT in the body)
+and `Refund/GetState` (JSON). The payment page is minimal HTML in Russian; in the chat
 the bot plays the buyer's browser (it opens the page, then acts for the buyer in-process).
 """
 
@@ -126,7 +127,18 @@ def build_sandbox_routes(app: web.Application, aggregator: Callable[[], Aggregat
             f"<UserField>{fields}</UserField>",
         )
 
+    async def refund_create(request: web.Request) -> web.Response:
+        return web.json_response(await aggregator().refund_create(await request.text()))
+
+    async def refund_state(request: web.Request) -> web.Response:
+        state = await aggregator().refund_state(request.query.get("id", ""))
+        if state is None:
+            return web.json_response({"success": False, "message": "RequestNotFound"}, status=404)
+        return web.json_response(state)
+
     app.router.add_route("GET", f"{PREFIX}/Merchant/Index.aspx", index)
+    app.router.add_post(f"{PREFIX}/RefundService/Refund/Create", refund_create)
+    app.router.add_get(f"{PREFIX}/RefundService/Refund/GetState", refund_state)
     app.router.add_route("POST", f"{PREFIX}/Merchant/Index.aspx", index)
     service = f"{PREFIX}/Merchant/WebService/Service.asmx"
     app.router.add_get(f"{service}/GetCurrencies", currencies)

@@ -25,6 +25,10 @@ class RobokassaSettings(BaseModel):
     is_test: bool = True
     # Empty means "the embedded sandbox served by our own web app".
     base_url: str = ""
+    # Password #3 signs Refund API requests (JWT). Its address: empty means the sandbox's, or
+    # the real service's when base_url is set.
+    password3: SecretStr = SecretStr("sandbox-password-3")
+    refund_url: str = ""
 
 
 class WalletSettings(BaseModel):

@@ -18,6 +18,7 @@ from bot.i18n import money, ngettext, when
 from handlers.callbacks import MenuAction, MenuCb
 from handlers.keyboards import button, home_button
 from handlers.screens import show, user_id
+from services.checkout import Checkout, Refund, RefundNotPossible
 from services.merchant import InviteInvalid, Merchant, NotAnOwner, Order
 
 FILTERS = ("paid", "awaiting", "fulfilled")
@@ -29,6 +30,8 @@ class OwnerAction(StrEnum):
     card = "card"
     fulfil = "done"
     stats = "stats"
+    refund = "refund"
+    refund_yes = "refundok"
 
 
 class OwnerCb(CallbackData, prefix="o1"):
@@ -182,7 +185,18 @@ async def orders_screen(
     await show(event, text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-def card_text(order: Order) -> str:
+def refund_line(refund: Refund) -> str:
+    amount = money(refund.amount)
+    if refund.done:
+        return _("↩️ Refund of {amount}: done, the buyer has been told.").format(amount=amount)
+    if refund.open:
+        return _("↩️ Refund of {amount}: Robokassa is processing it.").format(amount=amount)
+    return _("↩️ Refund of {amount}: refused by Robokassa ({reason}).").format(
+        amount=amount, reason=html.escape(refund.message or refund.state)
+    )
+
+
+def card_text(order: Order, refund: Refund | None = None) -> str:
     lines = [
         _("Order No. {number} · {shop}").format(number=order.id, shop=html.escape(order.shop_name)),
         f"{order.quantity} × {html.escape(order.item_name)} = <b>{money(order.amount)}</b>",
@@ -196,36 +210,146 @@ def card_text(order: Order) -> str:
     if order.fulfilled_at:
         lines.append(_("Handed over: {when}").format(when=when(order.fulfilled_at)))
     lines.append(_("Status: {status}").format(status=status_name(order.status)))
+    if refund is not None:
+        lines.append(refund_line(refund))
     return "\n".join(lines)
 
 
-def card_keyboard(order: Order, back: str, page: int = 0) -> InlineKeyboardMarkup:
+def card_keyboard(
+    order: Order, back: str, page: int = 0, refund: Refund | None = None
+) -> InlineKeyboardMarkup:
     rows = []
-    if order.status == "paid":
+    if order.status == "paid" and (refund is None or not (refund.done or refund.open)):
         rows.append(
             [button(_("✅ Handed over"), OwnerCb(action=OwnerAction.fulfil, order=order.id))]
+        )
+    if order.status in ("paid", "fulfilled") and refund is None:
+        rows.append(
+            [
+                button(
+                    _("↩️ Refund"),
+                    OwnerCb(action=OwnerAction.refund, order=order.id, status=back, page=page),
+                )
+            ]
         )
     rows.append([button(_("⬅️ Orders"), OwnerCb(action=OwnerAction.orders, status=back, page=page))])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-async def order_card(query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant) -> None:
+async def show_card(
+    query: CallbackQuery,
+    order: Order,
+    checkout: Checkout,
+    back: str,
+    page: int = 0,
+    *,
+    toast: str | None = None,
+    alert: bool = False,
+) -> None:
+    refund = await checkout.refund_of(order.id)
+    await show(
+        query,
+        card_text(order, refund),
+        card_keyboard(order, back, page, refund),
+        toast=toast,
+        alert=alert,
+    )
+
+
+def back_filter(callback_data: OwnerCb) -> str:
+    return callback_data.status if callback_data.status in FILTERS else "paid"
+
+
+async def order_card(
+    query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant, services: Any
+) -> None:
     try:
         order = await merchant.owner_order(callback_data.order, user_id(query))
     except NotAnOwner:
         await query.answer(_("This order is not from your shop."), show_alert=True)
         return
-    back = callback_data.status if callback_data.status in FILTERS else "paid"
-    await show(query, card_text(order), card_keyboard(order, back, callback_data.page))
+    await show_card(
+        query, order, services.checkout(), back_filter(callback_data), callback_data.page
+    )
 
 
-async def fulfil(query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant) -> None:
+async def fulfil(
+    query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant, services: Any
+) -> None:
+    checkout: Checkout = services.checkout()
+    refund = await checkout.refund_of(callback_data.order)
+    if refund is not None and (refund.done or refund.open):
+        await query.answer(_("The money for this order is being returned."), show_alert=True)
+        return
     try:
         order = await merchant.fulfil(callback_data.order, user_id(query))
     except NotAnOwner:
         await query.answer(_("This order is not from your shop."), show_alert=True)
         return
-    await show(query, card_text(order), card_keyboard(order, "fulfilled"))
+    await show_card(query, order, checkout, "fulfilled")
+
+
+async def refund_confirm(query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant) -> None:
+    try:
+        order = await merchant.owner_order(callback_data.order, user_id(query))
+    except NotAnOwner:
+        await query.answer(_("This order is not from your shop."), show_alert=True)
+        return
+    back = OwnerCb(
+        action=OwnerAction.card,
+        order=order.id,
+        status=back_filter(callback_data),
+        page=callback_data.page,
+    )
+    yes = OwnerCb(
+        action=OwnerAction.refund_yes,
+        order=order.id,
+        status=back_filter(callback_data),
+        page=callback_data.page,
+    )
+    text = _(
+        "Refund {amount} to the buyer for order No. {number} ({item})?\n"
+        "Robokassa returns the money where the payment came from. A refund cannot be undone."
+    ).format(amount=money(order.amount), number=order.id, item=html.escape(order.item_name))
+    await show(
+        query,
+        text,
+        InlineKeyboardMarkup(
+            inline_keyboard=[
+                [button(_("✅ Yes, refund {amount}").format(amount=money(order.amount)), yes)],
+                [button(_("⬅️ Back"), back)],
+            ]
+        ),
+    )
+
+
+async def refund_do(
+    query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant, services: Any
+) -> None:
+    checkout: Checkout = services.checkout()
+    try:
+        refund = await checkout.refund(callback_data.order, user_id(query))
+    except NotAnOwner:
+        await query.answer(_("This order is not from your shop."), show_alert=True)
+        return
+    except RefundNotPossible:
+        await query.answer(_("Only a paid order can be refunded."), show_alert=True)
+        return
+    order = await merchant.owner_order(callback_data.order, user_id(query))
+    toast = None
+    if refund.done:
+        toast = _("Refund done.")
+    elif not refund.open:
+        toast = _("Robokassa refused the refund.")
+    await show_card(
+        query,
+        order,
+        checkout,
+        back_filter(callback_data),
+        callback_data.page,
+        toast=toast,
+        alert=not refund.done and not refund.open,
+    )
 
 
 async def stats(query: CallbackQuery, merchant: Merchant) -> None:
@@ -279,4 +403,6 @@ def make_router() -> Router:
     router.callback_query.register(order_card, on(OwnerAction.card), anywhere)
     router.callback_query.register(fulfil, on(OwnerAction.fulfil), anywhere)
     router.callback_query.register(stats, on(OwnerAction.stats), anywhere)
+    router.callback_query.register(refund_confirm, on(OwnerAction.refund), anywhere)
+    router.callback_query.register(refund_do, on(OwnerAction.refund_yes), anywhere)
     return router

@@ -20,10 +20,18 @@ def user_id(event: Message | CallbackQuery) -> int:
     return event.from_user.id
 
 
-async def show(event: Message | CallbackQuery, text: str, markup: Markup = None) -> None:
-    """Render a screen in reply to a message or a button press (answering the press)."""
+async def show(
+    event: Message | CallbackQuery,
+    text: str,
+    markup: Markup = None,
+    *,
+    toast: str | None = None,
+    alert: bool = False,
+) -> None:
+    """Render a screen in reply to a message or a button press (answering the press, with
+    `toast` as its pop-up text when given)."""
     if isinstance(event, CallbackQuery):
-        await event.answer()
+        await event.answer(toast, show_alert=alert)
         message = event.message
         if isinstance(message, Message) and not isinstance(
             markup, ReplyKeyboardMarkup | ReplyKeyboardRemove

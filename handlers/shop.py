@@ -145,6 +145,21 @@ def render_order_fulfilled(payload: dict[str, Any]) -> tuple[str, InlineKeyboard
     ), None
 
 
+def render_order_refunded_buyer(
+    payload: dict[str, Any],
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    text = _(
+        "↩️ {shop} has refunded {amount} for order No. {number} ({item}). The money goes back "
+        "where the payment came from: the QIWI wallet or that number's mobile balance."
+    ).format(
+        shop=html.escape(payload["shop"]),
+        amount=money(payload["amount"]),
+        number=payload["order"],
+        item=html.escape(payload["item"]),
+    )
+    return text, InlineKeyboardMarkup(inline_keyboard=[[home_button()]])
+
+
 # ---- screens ---------------------------------------------------------------------------
 
 

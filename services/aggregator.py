@@ -4,6 +4,8 @@ A stand-in for the aggregator and for QIWI's invoicing. It validates the shop's 
 exactly as the protocol says, issues a bill to the buyer's phone through the wallet stand-in,
 takes the money when the bill is paid (wallet, app or cash terminal), records state 100 and
 calls the shop's ResultURL with the Password#2 signature until it answers `OK{InvId}`.
+Refunds (Refund API, JWT signed with the shop's Password#3) return the money to the wallet the
+bill was paid to (or that number's mobile balance) at once, and the operation's state becomes 60.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,17 +25,21 @@ from services import ledger
 from services.clock import Clock, from_ts, to_ts
 from services.db import Database
 from services.errors import DomainError
-from services.operator import require_active
+from services.ledger import BalanceCapExceeded
+from services.operator import ensure_phone, mobile_account, require_active
 from services.robokassa import (
     QIWI_LABEL,
+    InvalidSignature,
     digest,
     format_out_sum,
+    jwt_payload,
+    jwt_verify,
     parse_out_sum,
     same_signature,
     shp_of,
 )
 from services.terminal import CashDesk
-from services.wallet import WalletService, pay_from_wallet
+from services.wallet import WalletService, pay_from_wallet, wallet_account
 
 log = logging.getLogger(__name__)
 CLEARING = "clearing:robokassa"
@@ -54,6 +61,7 @@ class MerchantAccount:
     test_password2: str
     result_url: str
     algorithm: str = "md5"
+    password3: str = ""  # the Refund API's key; empty: refunds are refused
 
     def passwords(self, is_test: bool) -> tuple[str, str]:
         if is_test:
@@ -484,6 +492,106 @@ class Aggregator:
             " AND callback_due_at IS NOT NULL"
         )
         return None if row is None or row[0] is None else int(row[0])
+
+    # ---- Refund API ------------------------------------------------------------------
+
+    async def refund_create(self, token: str) -> dict[str, object]:
+        """Refund/Create. The JWT's OpKey names the operation, whose shop's Password#3 signs it.
+
+        Answers as the service does: `{"success": true, "requestId": …}` or
+        `{"success": false, "message": …}`; a refused request changes nothing.
+        """
+        try:
+            payload = jwt_payload(token)
+        except InvalidSignature:
+            return {"success": False, "message": "InvalidToken"}
+        op_key = str(payload.get("OpKey") or "").removeprefix("sandbox-")
+        row = None
+        if op_key.isdigit():
+            row = await self.db.fetchone("SELECT * FROM rk_operations WHERE id = ?", (int(op_key),))
+        merchant = None if row is None else self.merchants.get(row["merchant_login"])
+        if row is None or merchant is None:
+            return {"success": False, "message": "OperationNotFound"}
+        try:
+            jwt_verify(token, merchant.password3)
+            if not merchant.password3:
+                raise InvalidSignature("no Password#3")
+        except InvalidSignature:
+            return {"success": False, "message": "InvalidSignature"}
+        if row["state"] == 60:
+            return {"success": False, "message": "AlreadyRefunded"}
+        if row["state"] != 100:
+            return {"success": False, "message": "OperationNotPaid"}
+        amount = row["amount"]
+        if payload.get("RefundSum") is not None:
+            try:
+                amount = parse_out_sum(str(payload["RefundSum"]))
+            except ValueError:
+                return {"success": False, "message": "InvalidRefundSum"}
+            if amount > row["amount"]:
+                return {"success": False, "message": "NotEnoughOperationFunds"}
+        operation_id, full = row["id"], amount == row["amount"]
+        request_id = str(uuid.uuid4())
+        now = self._now()
+
+        def refund(conn: sqlite3.Connection) -> str | None:
+            if conn.execute(
+                "SELECT 1 FROM rk_refunds WHERE operation_id = ?", (operation_id,)
+            ).fetchone():
+                return "AlreadyRefunded"
+            bill = conn.execute(
+                "SELECT phone FROM bills WHERE operation_id = ? AND status = 'PAID'",
+                (operation_id,),
+            ).fetchone()
+            if bill is None:
+                return "OperationNotPaid"
+            open_clearing(conn, now)
+            target = self._refund_target(conn, bill["phone"], now)
+            key = f"rk-refund:{operation_id}"
+            try:
+                ledger.post(conn, CLEARING, target, amount, key, now=now, memo="refund")
+            except BalanceCapExceeded:  # the wallet is full: the number's mobile balance
+                phone = target.removeprefix("wallet:")
+                ensure_phone(conn, phone, now)
+                ledger.post(
+                    conn, CLEARING, mobile_account(phone), amount, key, now=now, memo="refund"
+                )
+            conn.execute(
+                "INSERT INTO rk_refunds (request_id, operation_id, amount, label, created_at)"
+                " VALUES (?, ?, ?, 'finished', ?)",
+                (request_id, operation_id, amount, now),
+            )
+            if full:
+                conn.execute(
+                    "UPDATE rk_operations SET state = 60, state_at = ? WHERE id = ?",
+                    (now, operation_id),
+                )
+            return None
+
+        refused = await self.db.transaction(refund)
+        if refused is not None:
+            return {"success": False, "message": refused}
+        return {"success": True, "message": None, "requestId": request_id}
+
+    def _refund_target(self, conn: sqlite3.Connection, phone: str, now: int) -> str:
+        """Where a refund goes: the payer's active wallet, else that number's mobile balance."""
+        wallet = conn.execute("SELECT status FROM wallets WHERE phone = ?", (phone,)).fetchone()
+        if wallet is not None and wallet["status"] == "active":
+            return wallet_account(phone)
+        ensure_phone(conn, phone, now)
+        return mobile_account(phone)
+
+    async def refund_state(self, request_id: str) -> dict[str, object] | None:
+        row = await self.db.fetchone(
+            "SELECT request_id, amount, label FROM rk_refunds WHERE request_id = ?", (request_id,)
+        )
+        if row is None:
+            return None
+        return {
+            "requestId": row["request_id"],
+            "amount": format_out_sum(row["amount"]),
+            "label": row["label"],
+        }
 
     # ---- OpStateExt ------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The shop's side of Robokassa: the signed payment request, ResultURL, reconciliation.
+"""The shop's side of Robokassa: the signed payment request, ResultURL, reconciliation, refunds.
 
 Only ResultURL (signed with Password#2) or OpStateExt prove a payment. Either way the order is
 settled by `settle_in`: the order is marked paid, the money moves from the aggregator's clearing
@@ -19,6 +19,7 @@ from services.clock import Clock, to_ts
 from services.db import Database
 from services.errors import DomainError
 from services.merchant import Merchant, Order, mark_paid_in, order_row
+from services.outbox import enqueue
 from services.robokassa import QIWI_LABEL, Robokassa, format_out_sum, parse_out_sum
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,35 @@ class WrongAmount(DomainError):
 
 class ShpMismatch(DomainError):
     pass
+
+
+class RefundNotPossible(DomainError):
+    """Only a paid (or handed-over) order can be refunded."""
+
+
+@dataclass(frozen=True)
+class Refund:
+    order_id: int
+    amount: int
+    state: str  # requested | processing | finished | canceled | failed
+    message: str
+
+    @property
+    def done(self) -> bool:
+        return self.state == "finished"
+
+    @property
+    def open(self) -> bool:
+        return self.state in ("requested", "processing")
+
+
+def refund_of(conn: sqlite3.Connection, order_id: int) -> Refund | None:
+    row = conn.execute(
+        "SELECT order_id, amount, state, message FROM refunds WHERE order_id = ?", (order_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    return Refund(row["order_id"], row["amount"], row["state"], row["message"])
 
 
 @dataclass(frozen=True)
@@ -92,6 +122,7 @@ class Checkout:
         self.robokassa = robokassa
         self.reconcile_after = reconcile_after
         self._checked: dict[int, int] = {}
+        self._refund_checked: dict[int, int] = {}
 
     def _now(self) -> int:
         return to_ts(self.clock.now())
@@ -170,3 +201,136 @@ class Checkout:
             if (await self._settle(order_id, amount, now)).newly_paid:
                 settled.append(order_id)
         return settled
+
+    # ---- refunds ---------------------------------------------------------------------
+
+    async def refund_of(self, order_id: int) -> Refund | None:
+        return await self.db.run(lambda c: refund_of(c, order_id))
+
+    async def refund(self, order_id: int, owner_id: int) -> Refund:
+        """The owner gives the buyer's money back, all of it; once, however often it is asked.
+
+        The request is recorded first (one per order), then sent to Robokassa's Refund API. The
+        money leaves the shop's account only when Robokassa reports the refund finished.
+        """
+        order = await self.merchant.owner_order(order_id, owner_id)  # NotAnOwner otherwise
+        if order.status not in ("paid", "fulfilled"):
+            raise RefundNotPossible(order.status)
+        now = self._now()
+
+        def record(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO refunds (order_id, amount, requested_by, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (order_id, order.amount, owner_id, now),
+            )
+            return cursor.rowcount == 1
+
+        if await self.db.transaction(record):
+            await self._send_refund(order)
+        found = await self.refund_of(order_id)
+        assert found is not None
+        return found
+
+    async def _send_refund(self, order: Order) -> None:
+        """Refund/Create for a recorded request, then its state; failures are recorded."""
+        try:
+            state = await self.robokassa.op_state(order.id)
+            if not state.op_key:
+                await self._refund_failed(order.id, f"OpStateExt result {state.result_code}")
+                return
+            created = await self.robokassa.create_refund(state.op_key, order.amount)
+        except Exception as error:  # network or protocol: the job tries again later
+            log.warning("refund for order %s not sent yet: %s", order.id, type(error).__name__)
+            return
+        if not created.success or created.request_id is None:
+            await self._refund_failed(order.id, created.message or "refused")
+            return
+        await self.db.transaction(
+            lambda c: c.execute(
+                "UPDATE refunds SET state = 'processing', request_id = ?"
+                " WHERE order_id = ? AND state = 'requested'",
+                (created.request_id, order.id),
+            )
+        )
+        await self._check_refund(order.id, created.request_id)
+
+    async def _refund_failed(self, order_id: int, message: str) -> None:
+        await self.db.transaction(
+            lambda c: c.execute(
+                "UPDATE refunds SET state = 'failed', message = ? WHERE order_id = ?"
+                " AND state IN ('requested', 'processing')",
+                (message[:200], order_id),
+            )
+        )
+
+    async def _check_refund(self, order_id: int, request_id: str) -> None:
+        state = await self.robokassa.refund_state(request_id)
+        if state.label == "processing":
+            return
+        now = self._now()
+
+        def finish(conn: sqlite3.Connection) -> None:
+            refund = refund_of(conn, order_id)
+            order = order_row(conn, order_id)
+            if refund is None or order is None or refund.state != "processing":
+                return  # already finished (or canceled) by another pass
+            if state.label != "finished":
+                conn.execute(
+                    "UPDATE refunds SET state = 'canceled', message = ?, finished_at = ?"
+                    " WHERE order_id = ?",
+                    (f"Robokassa: {state.label}", now, order_id),
+                )
+                return
+            conn.execute(
+                "UPDATE refunds SET state = 'finished', finished_at = ? WHERE order_id = ?",
+                (now, order_id),
+            )
+            ledger.post(
+                conn,
+                shop_account(order.shop_id),
+                CLEARING,
+                refund.amount,
+                f"order:{order_id}:refund",
+                now=now,
+                memo="refund",
+                reference=str(order_id),
+            )
+            payload = {
+                "order": order.id,
+                "shop": order.shop_name,
+                "item": order.item_name,
+                "amount": refund.amount,
+            }
+            enqueue(
+                conn,
+                order.user_id,
+                "order_refunded_buyer",
+                payload,
+                f"order:{order_id}:refund",
+                now=now,
+            )
+
+        await self.db.transaction(finish)
+
+    async def follow_refunds(self) -> int:
+        """The background pass: send requests a crash left unsent, ask about those in progress."""
+        now = self._now()
+        rows = await self.db.fetchall(
+            "SELECT order_id, state, request_id FROM refunds WHERE state = 'processing'"
+            " OR (state = 'requested' AND created_at <= ?)",
+            (now - 60,),
+        )
+        for row in rows:
+            if now - self._refund_checked.get(row["order_id"], 0) < 30:
+                continue
+            self._refund_checked[row["order_id"]] = now
+            if row["state"] == "processing":
+                try:
+                    await self._check_refund(row["order_id"], row["request_id"])
+                except Exception as error:
+                    log.warning("refund state for %s: %s", row["order_id"], type(error).__name__)
+                continue
+            order = await self.merchant.order(row["order_id"])
+            await self._send_refund(order)
+        return len(rows)

@@ -656,7 +656,10 @@ class Merchant:
         return await self.db.transaction(fulfil)
 
     async def stats(self, user_id: int, days: int) -> Stats:
-        """Paid (and handed over) orders of the owner's shops since the start of the period."""
+        """Paid (and handed over) orders of the owner's shops since the start of the period.
+
+        Orders whose money was given back (a finished refund) are not sales.
+        """
         today = (
             self.clock.now().astimezone(MOSCOW).replace(hour=0, minute=0, second=0, microsecond=0)
         )
@@ -665,6 +668,7 @@ class Merchant:
             "SELECT o.item_name, SUM(o.quantity) AS q, SUM(o.amount) AS revenue, COUNT(*) AS n"
             " FROM orders o JOIN shop_owners w ON w.shop_id = o.shop_id"
             " WHERE w.user_id = ? AND o.status IN ('paid', 'fulfilled') AND o.paid_at >= ?"
+            " AND o.id NOT IN (SELECT order_id FROM refunds WHERE state = 'finished')"
             " GROUP BY o.item_name ORDER BY revenue DESC, o.item_name",
             (user_id, since),
         )

@@ -8,12 +8,17 @@ Facts followed here (see the project's protocol notes):
   the answer is the body `OK{InvId}`. SuccessURL is the same with Password#1 and proves nothing.
 - OpStateExt: hash(MerchantLogin:InvoiceID:Password#2).
 - Digests are hex; compared case-insensitively in constant time. UTF-8 bytes are hashed.
+- Refund API: POST {refund_url}/Refund/Create, the body a JWT (HS256, Password#3) with
+  {OpKey, RefundSum?}; the answer is JSON {success, message, requestId}. Its state comes from
+  GET {refund_url}/Refund/GetState?id=… as {requestId, amount, label: finished|processing|canceled}.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +29,7 @@ from urllib.parse import quote, urlencode
 import httpx
 
 REAL_BASE_URL = "https://auth.robokassa.ru"
+REAL_REFUND_URL = "https://services.robokassa.ru/RefundService"
 NS = "{http://merchant.roboxchange.com/WebService/}"
 ALGORITHMS = ("md5", "ripemd160", "sha1", "sha256", "sha384", "sha512")
 QIWI_LABEL = "Qiwi40PS"
@@ -114,6 +120,69 @@ class OpState:
 
 
 @dataclass(frozen=True)
+class RefundRequest:
+    """Robokassa's answer to Refund/Create."""
+
+    success: bool
+    request_id: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class RefundState:
+    """Refund/GetState: `label` is finished, processing or canceled."""
+
+    request_id: str
+    amount: str | None
+    label: str
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwt_hs256(payload: Mapping[str, object], secret: str) -> str:
+    """A compact JWT signed with HMAC-SHA256 (what the Refund API expects, keyed by Password#3)."""
+    header = _b64url(b'{"alg":"HS256","typ":"JWT"}')
+    body = _b64url(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+    signing_input = f"{header}.{body}"
+    signature = hmac.new(secret.encode(), signing_input.encode("ascii"), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64url(signature)}"
+
+
+def jwt_payload(token: str) -> dict[str, object]:
+    """The payload of a compact HS256 JWT, not yet verified (to find whose key checks it)."""
+    try:
+        header, body, _ = token.strip().split(".")
+        if json.loads(_b64url_decode(header)).get("alg") != "HS256":
+            raise InvalidSignature("not an HS256 token")
+        payload = json.loads(_b64url_decode(body))
+    except (ValueError, AttributeError) as error:
+        raise InvalidSignature("malformed token") from error
+    if not isinstance(payload, dict):
+        raise InvalidSignature("malformed token")
+    return payload
+
+
+def jwt_verify(token: str, secret: str) -> dict[str, object]:
+    """The payload when the HS256 signature matches `secret`; InvalidSignature otherwise."""
+    payload = jwt_payload(token)
+    signing_input, _, signature = token.strip().rpartition(".")
+    expected = hmac.new(secret.encode(), signing_input.encode("ascii"), hashlib.sha256).digest()
+    try:
+        given = _b64url_decode(signature)
+    except ValueError:
+        raise InvalidSignature("malformed signature") from None
+    if not hmac.compare_digest(expected, given):
+        raise InvalidSignature("token signature does not match")
+    return payload
+
+
+@dataclass(frozen=True)
 class Currency:
     group: str
     group_description: str
@@ -134,6 +203,8 @@ class Robokassa:
         algorithm: str = "md5",
         is_test: bool = False,
         base_url: str = REAL_BASE_URL,
+        password3: str = "",
+        refund_url: str = REAL_REFUND_URL,
         http: httpx.AsyncClient | None = None,
     ) -> None:
         if algorithm not in ALGORITHMS:
@@ -144,6 +215,8 @@ class Robokassa:
         self.algorithm = algorithm
         self.is_test = is_test
         self.base_url = base_url.rstrip("/")
+        self._password3 = password3
+        self.refund_url = refund_url.rstrip("/")
         self._http = http
 
     def __repr__(self) -> str:
@@ -275,6 +348,37 @@ class Robokassa:
     async def open_payment_page(self, url: str) -> httpx.Response:
         """GET a signed payment URL as a browser would (the sandbox answers in headers)."""
         return await self._client().get(url)
+
+    async def create_refund(self, op_key: str, refund_sum: int | None = None) -> RefundRequest:
+        """Ask for the operation's money back to the payer: all of it, or `refund_sum` kopecks."""
+        payload: dict[str, object] = {"OpKey": op_key}
+        if refund_sum is not None:
+            payload["RefundSum"] = format_out_sum(refund_sum)  # a decimal string, "350.00"
+        response = await self._client().post(
+            f"{self.refund_url}/Refund/Create",
+            content=jwt_hs256(payload, self._password3).encode("ascii"),
+        )
+        response.raise_for_status()
+        answer = response.json()
+        request_id = answer.get("requestId")
+        return RefundRequest(
+            success=answer.get("success") is True,
+            request_id=None if request_id is None else str(request_id),
+            message=str(answer.get("message") or ""),
+        )
+
+    async def refund_state(self, request_id: str) -> RefundState:
+        response = await self._client().get(
+            f"{self.refund_url}/Refund/GetState", params={"id": request_id}
+        )
+        response.raise_for_status()
+        answer = response.json()
+        amount = answer.get("amount")
+        return RefundState(
+            request_id=str(answer.get("requestId") or request_id),
+            amount=None if amount is None else str(amount),
+            label=str(answer.get("label") or ""),
+        )
 
     async def currencies(self, language: str = "ru") -> list[Currency]:
         response = await self._client().get(

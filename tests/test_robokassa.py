@@ -13,6 +13,8 @@ from services.robokassa import (
     Robokassa,
     digest,
     format_out_sum,
+    jwt_hs256,
+    jwt_verify,
     parse_currencies,
     parse_op_state,
     parse_out_sum,
@@ -178,3 +180,24 @@ def test_parsing_op_state_and_currencies() -> None:
     assert [(c.label, c.alias, c.name) for c in currencies] == [
         ("Qiwi40PS", "QiwiWallet", "QIWI Кошелек")
     ]
+
+
+def test_refund_token_is_a_standard_hs256_jwt() -> None:
+    """The widely published HS256 example token (secret `your-256-bit-secret`), byte for byte."""
+    token = jwt_hs256(
+        {"sub": "1234567890", "name": "John Doe", "iat": 1516239022}, "your-256-bit-secret"
+    )
+    assert token == (
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+        "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ."
+        "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+    )
+    assert jwt_verify(token, "your-256-bit-secret")["name"] == "John Doe"
+    with pytest.raises(InvalidSignature):
+        jwt_verify(token, "another-secret")
+    header, _body, signature = token.split(".")
+    forged_body = jwt_hs256({"sub": "1234567890", "name": "Mallory", "iat": 1}, "x").split(".")[1]
+    with pytest.raises(InvalidSignature):
+        jwt_verify(f"{header}.{forged_body}.{signature}", "your-256-bit-secret")
+    with pytest.raises(InvalidSignature):
+        jwt_verify("not-a-token", "your-256-bit-secret")

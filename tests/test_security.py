@@ -41,6 +41,7 @@ async def test_logs_of_a_full_run_hold_no_token_password_code_or_secret(
         TOKEN,
         settings.robokassa.password1.get_secret_value(),
         settings.robokassa.password2.get_secret_value(),
+        settings.robokassa.password3.get_secret_value(),
         code.group(1),
         secret.group(1),
         secret.group(1).replace("-", ""),

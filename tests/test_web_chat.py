@@ -54,9 +54,16 @@ def chat_flow(driver: WebDriver, url: str) -> str:
     assert "Здравствуйте" in driver.find_element(By.ID, "messages").text
     about.click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "messages"), "с 2003 года"))
-    # Formatting survives: the heading is bold, as Telegram would show it.
-    heading = driver.find_element(By.XPATH, "//div[contains(@class,'msg')]//b[.='О Робокассе']")
-    assert int(heading.value_of_css_property("font-weight")) >= 600
+    # Formatting survives: the heading is bold, as Telegram would show it. Found and measured in
+    # one script: the chat re-renders its messages whenever a new version arrives.
+    weight = wait.until(
+        lambda d: d.execute_script(
+            "const b = [...document.querySelectorAll('#messages .msg b')]"
+            ".find((e) => e.textContent === 'О Робокассе');"
+            "return b ? getComputedStyle(b).fontWeight : null;"
+        )
+    )
+    assert int(weight) >= 600
     ARTIFACTS.mkdir(exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / "web-chat.png"))
     return str(driver.find_element(By.ID, "messages").text)

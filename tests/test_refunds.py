@@ -1,0 +1,165 @@
+"""Refunds: the owner gives a paid order's money back through Robokassa's Refund API (JWT)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from services.checkout import shop_account
+from services.robokassa import jwt_hs256
+from services.wallet import wallet_account
+from tests.harness import Harness, Person
+from tests.test_payment_journey import PHONE, fund, order_roses, owner_of, to_invoice
+from tests.test_wallet_journey import register
+
+ROSES = "1 890,00 ₽"
+
+
+async def paid_roses(harness: Harness) -> tuple[Person, Person, int]:
+    olga = await owner_of(harness, "flowers")
+    anna = harness.person()
+    await register(anna)
+    await fund(harness, PHONE, 500_000)
+    order = await order_roses(anna, quantity=1)
+    await to_invoice(anna)
+    await anna.press("📱 В приложении")
+    await harness.jobs.run_once()
+    assert anna.last.text.startswith(f"✅ Оплата поступила. Заказ № {order} оплачен.")
+    return olga, anna, order
+
+
+async def open_card(olga: Person, order: int) -> None:
+    seen = await olga.send("/orders")
+    label = next(label for label in seen.labels if label.startswith(f"№ {order} "))
+    seen = await olga.press(label)
+    assert "↩️ Вернуть деньги" in seen.labels
+
+
+async def test_owner_refunds_a_paid_order_and_the_buyer_gets_the_money_back(
+    harness: Harness,
+) -> None:
+    olga, anna, order = await paid_roses(harness)
+    ledger = harness.services.ledger
+    assert await ledger.balance(wallet_account(PHONE)) == 500_000 - 189_000
+    await open_card(olga, order)
+    seen = await olga.press("↩️ Вернуть деньги")
+    assert seen.text.startswith(f"Вернуть покупателю {ROSES} за заказ № {order} (7 роз)?")
+    assert seen.labels == [f"✅ Да, вернуть {ROSES}", "⬅️ Назад"]
+    seen = await olga.press("⬅️ Назад")  # changed her mind: nothing happened
+    assert "Статус: оплачен" in seen.text and "↩️ Вернуть деньги" in seen.labels
+    await olga.press("↩️ Вернуть деньги")
+    seen = await olga.press(f"✅ Да, вернуть {ROSES}")
+    assert olga.last_answer is not None and olga.last_answer["text"] == "Деньги возвращены."
+    assert f"↩️ Возврат {ROSES}: выполнен, покупатель уведомлён." in seen.text
+    assert "↩️ Вернуть деньги" not in seen.labels and "✅ Выдан" not in seen.labels
+    # The money is back in Anna's wallet and has left the shop.
+    assert await ledger.balance(wallet_account(PHONE)) == 500_000
+    assert await ledger.balance(shop_account("flowers")) == 0
+    await harness.drain()  # at most one message a second to one chat
+    assert anna.last.text.startswith(
+        f"↩️ Цветочная мастерская «Ромашка» возвращает {ROSES} за заказ № {order} (7 роз)."
+    )
+    # Robokassa reports the operation as refunded, and the sale is gone from the stats.
+    state = await harness.services.checkout().robokassa.op_state(order)
+    assert state.state_code == 60
+    await olga.send("/orders")
+    seen = await olga.press("📊 Продажи")
+    assert "Сегодня: 0 заказов на 0,00 ₽" in seen.text
+
+
+async def test_a_double_tap_on_refund_returns_the_money_once(harness: Harness) -> None:
+    olga, anna, order = await paid_roses(harness)
+    await open_card(olga, order)
+    confirm = await olga.press("↩️ Вернуть деньги")
+    data = confirm.data_of(f"✅ Да, вернуть {ROSES}")
+    await asyncio.gather(*(olga.press_data(confirm.message_id, data) for _ in range(10)))
+    assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000
+    rows = await harness.services.db.fetchall(
+        "SELECT COUNT(*) FROM transfers WHERE idempotency_key LIKE '%refund%'"
+    )
+    assert rows[0][0] == 2  # the aggregator to the wallet, the shop to the aggregator: once each
+    await harness.drain()
+    told = [m for m in anna.bot_messages() if m.text.startswith("↩️")]
+    assert len(told) == 1
+
+
+async def test_a_stranger_cannot_refund_someone_elses_order(harness: Harness) -> None:
+    olga, _, order = await paid_roses(harness)
+    await open_card(olga, order)
+    confirm = await olga.press("↩️ Вернуть деньги")
+    mallory = harness.person("Мэллори", phone="+79990001111")
+    menu = await mallory.send("/start")
+    for label in (f"✅ Да, вернуть {ROSES}",):
+        await mallory.press_data(menu.message_id, confirm.data_of(label))
+        assert mallory.last_answer is not None and mallory.last_answer["show_alert"]
+    await mallory.press_data(menu.message_id, f"o1:refund:paid:{order}:0")
+    assert mallory.last_answer is not None and mallory.last_answer["show_alert"]
+    assert await harness.services.checkout().refund_of(order) is None
+    assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000 - 189_000
+
+
+async def test_a_refund_that_could_not_be_sent_is_sent_by_the_background_job(
+    harness: Harness,
+) -> None:
+    olga, _, order = await paid_roses(harness)
+    robokassa = harness.services.checkout().robokassa
+    real_create = robokassa.create_refund
+    calls = 0
+
+    async def unreachable(op_key: str, refund_sum: int | None = None) -> object:
+        nonlocal calls
+        calls += 1
+        raise httpx.ConnectError("Robokassa is unreachable")
+
+    robokassa.create_refund = unreachable  # type: ignore[assignment,method-assign]
+    await open_card(olga, order)
+    await olga.press("↩️ Вернуть деньги")
+    seen = await olga.press(f"✅ Да, вернуть {ROSES}")
+    assert f"↩️ Возврат {ROSES}: Робокасса его обрабатывает." in seen.text
+    assert calls == 1
+    robokassa.create_refund = real_create  # type: ignore[method-assign]
+    await harness.jobs.run_once()  # too early: a minute has not passed
+    assert (await harness.services.checkout().refund_of(order)).state == "requested"  # type: ignore[union-attr]
+    harness.clock.advance(seconds=61)
+    await harness.jobs.run_once()
+    refund = await harness.services.checkout().refund_of(order)
+    assert refund is not None and refund.done
+    assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000
+
+
+async def test_the_sandbox_refund_api_refuses_what_robokassa_refuses(harness: Harness) -> None:
+    _, _, order = await paid_roses(harness)
+    robokassa = harness.services.checkout().robokassa
+    url = f"{robokassa.refund_url}/Refund/Create"
+    state = await robokassa.op_state(order)
+    assert state.op_key
+    async with httpx.AsyncClient() as client:
+
+        async def create(payload: dict[str, object], key: str = "sandbox-password-3") -> object:
+            response = await client.post(url, content=jwt_hs256(payload, key))
+            return response.json()
+
+        wrong_key = await create({"OpKey": state.op_key}, key="not-the-password")
+        assert wrong_key == {"success": False, "message": "InvalidSignature"}
+        unknown = await create({"OpKey": "sandbox-999999"})
+        assert unknown == {"success": False, "message": "OperationNotFound"}
+        too_much = await create({"OpKey": state.op_key, "RefundSum": "1890.01"})
+        assert too_much == {"success": False, "message": "NotEnoughOperationFunds"}
+        junk = await client.post(url, content=b"not a token")
+        assert junk.json() == {"success": False, "message": "InvalidToken"}
+        first = await create({"OpKey": state.op_key, "RefundSum": "1890.00"})
+        assert isinstance(first, dict) and first["success"] is True
+        again = await create({"OpKey": state.op_key})
+        assert again == {"success": False, "message": "AlreadyRefunded"}
+        found = await client.get(
+            f"{robokassa.refund_url}/Refund/GetState", params={"id": first["requestId"]}
+        )
+        assert found.json() == {
+            "requestId": first["requestId"],
+            "amount": "1890.00",
+            "label": "finished",
+        }
+        missing = await client.get(f"{robokassa.refund_url}/Refund/GetState", params={"id": "x"})
+        assert missing.status_code == 404
+    assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000
