@@ -144,6 +144,7 @@ async def orders_screen(
         orders, total = await merchant.shop_orders(
             user_id(event), status, page=page, per_page=PER_PAGE
         )
+    refunded = await merchant.refunded_among([o.id for o in orders])
     labels = {"paid": _("Paid"), "awaiting": _("Awaiting payment"), "fulfilled": _("Handed over")}
     filters = [
         button(
@@ -156,7 +157,8 @@ async def orders_screen(
     rows += [
         [
             button(
-                f"№ {o.id} · {money(o.amount)} · {short(o.item_name)}",
+                ("↩️ " if o.id in refunded else "")
+                + f"№ {o.id} · {money(o.amount)} · {short(o.item_name)}",
                 OwnerCb(action=OwnerAction.card, order=o.id, status=status, page=page),
             )
         ]

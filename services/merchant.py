@@ -618,6 +618,18 @@ class Merchant:
 
         return await self.db.run(read)
 
+    async def refunded_among(self, order_ids: list[int]) -> set[int]:
+        """Which of these orders have their money returned, or on its way back."""
+        if not order_ids:
+            return set()
+        marks = ",".join("?" * len(order_ids))
+        rows = await self.db.fetchall(
+            f"SELECT order_id FROM refunds WHERE order_id IN ({marks})"
+            " AND state IN ('requested', 'processing', 'finished')",
+            order_ids,
+        )
+        return {row[0] for row in rows}
+
     async def owner_order(self, order_id: int, user_id: int) -> Order:
         """An order of a shop this person owns; anything else is `NotAnOwner`."""
         row = await self.db.fetchone(

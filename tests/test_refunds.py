@@ -63,7 +63,8 @@ async def test_owner_refunds_a_paid_order_and_the_buyer_gets_the_money_back(
     # Robokassa reports the operation as refunded, and the sale is gone from the stats.
     state = await harness.services.checkout().robokassa.op_state(order)
     assert state.state_code == 60
-    await olga.send("/orders")
+    seen = await olga.send("/orders")
+    assert f"↩️ № {order} · {ROSES} · 7 роз" in seen.labels  # marked in the owner's list
     seen = await olga.press("📊 Продажи")
     assert "Сегодня: 0 заказов на 0,00 ₽" in seen.text
 
