@@ -127,12 +127,11 @@ async def test_a_unit_that_breaks_the_batch_does_not_take_the_others_down(db: Da
 async def test_close_writes_what_was_handed_in(tmp_path: Path) -> None:
     path = tmp_path / "close.sqlite3"
     db = await Database.open(path)
-    pending = [
-        asyncio.ensure_future(db.transaction(_open_account(f"wallet:{n}"))) for n in range(50)
-    ]
-    await asyncio.sleep(0)  # the writes are queued, not yet answered
-    await db.close()
-    assert [p.result() for p in pending] == [f"wallet:{n}" for n in range(50)]
+    # The 50 writes are handed in first (gather starts them in order), then close() is asked.
+    *written, _ = await asyncio.gather(
+        *(db.transaction(_open_account(f"wallet:{n}")) for n in range(50)), db.close()
+    )
+    assert written == [f"wallet:{n}" for n in range(50)]
     with sqlite3.connect(path) as conn:
         count = conn.execute("SELECT COUNT(*) FROM accounts WHERE id LIKE 'wallet:%'").fetchone()
     assert count[0] == 50
