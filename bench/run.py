@@ -36,9 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from emulator.engine import Engine  # noqa: E402
-from services.clock import ManualClock  # noqa: E402
+from services.clock import ManualClock, to_ts  # noqa: E402
 from services.db import Database  # noqa: E402
 from services.ledger import Ledger  # noqa: E402
+from services.secrets import hash_value  # noqa: E402
+from services.wallet import _open_wallet as open_wallet  # noqa: E402
 from tests.harness import TOKEN, EngineSession, Person, running_harness  # noqa: E402
 
 CONCURRENT = 200
@@ -113,6 +115,16 @@ async def journey(person: Person, h: Any) -> None:
     code = re.search(r"Код подтверждения: (\d{6})", person.bot_messages()[-2].text)
     assert code
     await person.send(code.group(1))
+    await top_up_order_pay(person)
+
+
+async def returning_journey(person: Person, h: Any) -> None:
+    """The same journey for someone whose wallet already exists: no scrypt on the way."""
+    await person.send("/start")
+    await top_up_order_pay(person)
+
+
+async def top_up_order_pay(person: Person) -> None:
     await person.press("💵 Пополнить")
     await person.press("🏧 Терминал")
     await person.press(next(label for label in person.last.labels if label.startswith("📱")))
@@ -132,7 +144,28 @@ async def journey(person: Person, h: Any) -> None:
     await person.press("📱 В приложении")
 
 
-async def our_bot(users: int, tmp: Path) -> dict[str, float]:
+async def registered_already(h: Any, people: list[Person]) -> None:
+    """Wallets made directly in the database (registration's cost is measured elsewhere)."""
+    secret_hash = hash_value("BENC-HKEY", n=2**10)
+    now = to_ts(h.clock.now())
+
+    def create(conn: sqlite3.Connection) -> None:
+        for person in people:
+            phone = h.engine.person(person.id).phone
+            conn.execute(
+                "INSERT INTO phones (number, status, changed_at) VALUES (?, 'active', ?)",
+                (phone, now),
+            )
+            open_wallet(conn, phone, secret_hash, now)
+            conn.execute(
+                "INSERT INTO wallet_users (user_id, phone, signed_at) VALUES (?, ?, ?)",
+                (person.id, phone, now),
+            )
+
+    await h.services.db.transaction(create)
+
+
+async def our_bot(users: int, tmp: Path, *, registered: bool = False) -> dict[str, float]:
     async with running_harness(tmp) as h:
         h.services.cash.delayed = lambda: False
         owner = h.person("Ольга", phone="+79990000001")
@@ -142,8 +175,12 @@ async def our_bot(users: int, tmp: Path) -> dict[str, float]:
         people = [
             h.person(f"u{n}", phone=f"+7916{n:07d}", user_id=10_000 + n) for n in range(users)
         ]
+        walk = journey
+        if registered:
+            await registered_already(h, people)
+            walk = returning_journey
         start = time.perf_counter()
-        await asyncio.gather(*(journey(p, h) for p in people))
+        await asyncio.gather(*(walk(p, h) for p in people))
         elapsed = time.perf_counter() - start
         await h.drain(rounds=users + 5)
         notes = [m for m in owner.bot_messages() if m.text.startswith("🛒")]
@@ -333,6 +370,9 @@ async def main() -> dict[str, Any]:
         results["echo_concurrent"] = await echo_floor(10, CONCURRENT)
         results["bot_sequential"] = await our_bot(1, tmp / "seq")
         results["bot_concurrent"] = await our_bot(CONCURRENT, tmp / "conc")
+        results["bot_returning_concurrent"] = await our_bot(
+            CONCURRENT, tmp / "returning", registered=True
+        )
         results["scrypt"] = scrypt_ceiling(
             3, results["bot_concurrent"]["updates"] // results["bot_concurrent"]["users"]
         )
@@ -345,6 +385,10 @@ async def main() -> dict[str, Any]:
             "bot_vs_echo_p99_concurrent": results["bot_concurrent"]["p99_ms"]
             / results["echo_concurrent"]["p99_ms"],
             "ledger_vs_raw": ours / raw,
+            "bot_returning_vs_echo_concurrent": results["bot_returning_concurrent"]["updates_per_s"]
+            / results["echo_concurrent"]["updates_per_s"],
+            "bot_returning_vs_echo_p99_concurrent": results["bot_returning_concurrent"]["p99_ms"]
+            / results["echo_concurrent"]["p99_ms"],
             "bot_vs_scrypt_ceiling": results["bot_concurrent"]["updates_per_s"]
             / results["scrypt"]["ceiling_updates_per_s"],
         }
@@ -376,6 +420,14 @@ def table(r: dict[str, Any]) -> str:
             f"{r['bot_concurrent']['updates_per_s']:.0f} upd/s",
             f"p50 {r['bot_concurrent']['p50_ms']:.1f} ms, p99 {r['bot_concurrent']['p99_ms']:.1f} ms",
             f"{r['ratios']['bot_vs_echo_concurrent']:.2f}× echo; p99 {r['ratios']['bot_vs_echo_p99_concurrent']:.1f}× echo's",
+        ),
+        (
+            f"(b) {CONCURRENT} users with wallets already, no registration",
+            f"{r['bot_returning_concurrent']['updates_per_s']:.0f} upd/s",
+            f"p50 {r['bot_returning_concurrent']['p50_ms']:.1f} ms, "
+            f"p99 {r['bot_returning_concurrent']['p99_ms']:.1f} ms",
+            f"{r['ratios']['bot_returning_vs_echo_concurrent']:.2f}× echo; "
+            f"p99 {r['ratios']['bot_returning_vs_echo_p99_concurrent']:.0f}× echo's",
         ),
         (
             "(b) ceiling set by registration's scrypt",
