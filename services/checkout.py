@@ -236,6 +236,11 @@ class Checkout:
         """Refund/Create for a recorded request, then its state; failures are recorded."""
         try:
             state = await self.robokassa.op_state(order.id)
+            if state.state_code == 60:
+                # Refunded already: an earlier request got through but its answer was lost
+                # (say, the bot was killed). Nothing to send again; finish it here.
+                await self._finish_refund(order.id, "finished")
+                return
             if not state.op_key:
                 await self._refund_failed(order.id, f"OpStateExt result {state.result_code}")
                 return
@@ -266,20 +271,23 @@ class Checkout:
 
     async def _check_refund(self, order_id: int, request_id: str) -> None:
         state = await self.robokassa.refund_state(request_id)
-        if state.label == "processing":
-            return
+        if state.label != "processing":
+            await self._finish_refund(order_id, state.label)
+
+    async def _finish_refund(self, order_id: int, label: str) -> None:
+        """Robokassa's last word on a refund: `finished` moves the money and tells the buyer."""
         now = self._now()
 
         def finish(conn: sqlite3.Connection) -> None:
             refund = refund_of(conn, order_id)
             order = order_row(conn, order_id)
-            if refund is None or order is None or refund.state != "processing":
+            if refund is None or order is None or not refund.open:
                 return  # already finished (or canceled) by another pass
-            if state.label != "finished":
+            if label != "finished":
                 conn.execute(
                     "UPDATE refunds SET state = 'canceled', message = ?, finished_at = ?"
                     " WHERE order_id = ?",
-                    (f"Robokassa: {state.label}", now, order_id),
+                    (f"Robokassa: {label}", now, order_id),
                 )
                 return
             conn.execute(

@@ -164,3 +164,30 @@ async def test_the_sandbox_refund_api_refuses_what_robokassa_refuses(harness: Ha
         missing = await client.get(f"{robokassa.refund_url}/Refund/GetState", params={"id": "x"})
         assert missing.status_code == 404
     assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000
+
+
+async def test_a_refund_whose_answer_was_lost_is_finished_once_by_the_job(
+    harness: Harness,
+) -> None:
+    """Robokassa took the request but the bot died before storing its answer: no second ask."""
+    _, anna, order = await paid_roses(harness)
+    checkout = harness.services.checkout()
+    state = await checkout.robokassa.op_state(order)
+    assert state.op_key
+    created = await checkout.robokassa.create_refund(state.op_key, 189_000)
+    assert created.success
+    olga_id = (await harness.services.db.fetchone("SELECT user_id FROM shop_owners"))[0]  # type: ignore[index]
+    await harness.services.db.transaction(
+        lambda c: c.execute(
+            "INSERT INTO refunds (order_id, amount, requested_by, created_at) VALUES (?, ?, ?, ?)",
+            (order, 189_000, olga_id, 0),
+        )
+    )
+    harness.clock.advance(seconds=61)
+    await harness.jobs.run_once()
+    refund = await checkout.refund_of(order)
+    assert refund is not None and refund.done
+    assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000
+    assert await harness.services.ledger.balance(shop_account("flowers")) == 0
+    await harness.drain()
+    assert len([m for m in anna.bot_messages() if m.text.startswith("↩️")]) == 1
