@@ -15,6 +15,7 @@ class MenuAction(StrEnum):
     topup = "topup"
     shops = "shops"
     orders = "orders"
+    my_orders = "mine"
 
 
 class MenuCb(CallbackData, prefix="m1"):

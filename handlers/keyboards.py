@@ -22,7 +22,10 @@ def main_menu(*, has_wallet: bool, is_owner: bool = False) -> InlineKeyboardMark
             button(wallet_label, MenuCb(action=MenuAction.wallet)),
             button(_("💵 Top up"), MenuCb(action=MenuAction.topup)),
         ],
-        [button(_("🛍 Shops"), MenuCb(action=MenuAction.shops))],
+        [
+            button(_("🛍 Shops"), MenuCb(action=MenuAction.shops)),
+            button(_("🧾 My orders"), MenuCb(action=MenuAction.my_orders)),
+        ],
     ]
     if is_owner:
         rows.append([button(_("📦 Shop orders"), MenuCb(action=MenuAction.orders))])

@@ -45,6 +45,7 @@ class ShopAction(StrEnum):
     buy = "buy"
     cancel_order = "cancel"
     order = "order"
+    mine = "mine"
 
 
 class ShopCb(CallbackData, prefix="s1"):
@@ -399,6 +400,107 @@ async def cancel_order(query: CallbackQuery, callback_data: ShopCb, merchant: Me
     await show(query, text, shops_keyboard())
 
 
+# ---- the buyer's own orders -------------------------------------------------------------
+
+MY_PER_PAGE = 10
+
+
+def buyer_status(order: Order, refunded: bool) -> str:
+    if refunded:
+        return _("↩️ money returned")
+    return {
+        "created": _("⏳ awaiting payment"),
+        "awaiting": _("⏳ awaiting payment"),
+        "paid": _("✅ paid"),
+        "fulfilled": _("📦 handed over"),
+        "expired": _("⌛ not paid in time"),
+        "cancelled": _("✖️ cancelled"),
+    }.get(order.status, order.status)
+
+
+async def my_orders(
+    query: CallbackQuery, state: FSMContext, merchant: Merchant, page: int = 0
+) -> None:
+    await state.clear()
+    orders, total = await merchant.buyer_orders(user_id(query), page=page, per_page=MY_PER_PAGE)
+    pages = max(1, -(-total // MY_PER_PAGE))
+    if page >= pages:  # a stale button: fewer orders than when it was drawn
+        page = pages - 1
+        orders, total = await merchant.buyer_orders(user_id(query), page=page, per_page=MY_PER_PAGE)
+    if not orders:
+        await show(
+            query,
+            _("You have no orders yet. Choose something in the shops."),
+            InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [button(_("🛍 Shops"), ShopCb(action=ShopAction.shops))],
+                    [home_button()],
+                ]
+            ),
+        )
+        return
+    refunded = await merchant.refunded_among([o.id for o in orders])
+    rows = [
+        [
+            button(
+                f"№ {o.id} · {money(o.amount)} · {buyer_status(o, o.id in refunded)}",
+                ShopCb(action=ShopAction.order, id=o.id, page=page),
+            )
+        ]
+        for o in orders
+    ]
+    nav = []
+    if page > 0:
+        nav.append(button(_("⬅️ Newer"), ShopCb(action=ShopAction.mine, page=page - 1)))
+    if page + 1 < pages:
+        nav.append(button(_("Older ➡️"), ShopCb(action=ShopAction.mine, page=page + 1)))
+    if nav:
+        rows.append(nav)
+    rows.append([home_button()])
+    text = _("🧾 Your orders, newest first.")
+    if pages > 1:
+        text += "\n" + _("Page {page} of {pages}").format(page=page + 1, pages=pages)
+    await show(query, text, InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+async def my_orders_menu(query: CallbackQuery, state: FSMContext, merchant: Merchant) -> None:
+    await my_orders(query, state, merchant)
+
+
+async def my_orders_page(
+    query: CallbackQuery, callback_data: ShopCb, state: FSMContext, merchant: Merchant
+) -> None:
+    await my_orders(query, state, merchant, max(callback_data.page, 0))
+
+
+async def my_order(query: CallbackQuery, callback_data: ShopCb, merchant: Merchant) -> None:
+    try:
+        order = await merchant.order_of(callback_data.id, user_id(query))
+    except OrderNotFound:
+        await query.answer(_("This is not your order."), show_alert=True)
+        return
+    if order.payable:
+        await show_order(query, order)  # still open: pay or cancel it from here
+        return
+    refunded = bool(await merchant.refunded_among([order.id]))
+    lines = [
+        _("🧾 Order No. {number} · {shop}").format(
+            number=order.id, shop=html.escape(order.shop_name)
+        ),
+        f"{order.quantity} × {html.escape(order.item_name)} = <b>{money(order.amount)}</b>",
+        _("Created: {when}").format(when=when(order.created_at)),
+    ]
+    if order.paid_at:
+        lines.append(_("Paid: {when}").format(when=when(order.paid_at)))
+    lines.append(_("Status: {status}").format(status=buyer_status(order, refunded)))
+    back = ShopCb(action=ShopAction.mine, page=max(callback_data.page, 0))
+    await show(
+        query,
+        "\n".join(lines),
+        InlineKeyboardMarkup(inline_keyboard=[[button(_("⬅️ My orders"), back)], [home_button()]]),
+    )
+
+
 def make_router() -> Router:
     router = Router(name="shop")
     anywhere = StateFilter("*")
@@ -416,5 +518,10 @@ def make_router() -> Router:
     router.callback_query.register(change_quantity, on(ShopAction.quantity), anywhere)
     router.callback_query.register(buy, on(ShopAction.buy), anywhere)
     router.callback_query.register(cancel_order, on(ShopAction.cancel_order), anywhere)
+    router.callback_query.register(
+        my_orders_menu, MenuCb.filter(F.action == MenuAction.my_orders), anywhere
+    )
+    router.callback_query.register(my_orders_page, on(ShopAction.mine), anywhere)
+    router.callback_query.register(my_order, on(ShopAction.order), anywhere)
     router.message.register(typed_quantity, Shopping.quantity, F.text, ~F.text.startswith("/"))
     return router

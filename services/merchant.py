@@ -457,6 +457,21 @@ class Merchant:
             raise OrderNotFound()
         return order
 
+    async def buyer_orders(
+        self, user_id: int, *, page: int = 0, per_page: int = 10
+    ) -> tuple[list[Order], int]:
+        """One page of the buyer's own orders, newest first, and how many there are."""
+
+        def read(conn: sqlite3.Connection) -> tuple[list[Order], int]:
+            total = conn.execute("SELECT COUNT(*) FROM orders WHERE user_id = ?", (user_id,))
+            rows = conn.execute(
+                f"{ORDER_SELECT} WHERE o.user_id = ? ORDER BY o.id DESC LIMIT ? OFFSET ?",
+                (user_id, per_page, max(page, 0) * per_page),
+            ).fetchall()
+            return [_order(r) for r in rows], int(total.fetchone()[0])
+
+        return await self.db.run(read)
+
     async def order_of(self, order_id: int, user_id: int) -> Order:
         """The buyer's own order; anyone else's is `OrderNotFound`."""
         order = await self.order(order_id)

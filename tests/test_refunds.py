@@ -60,6 +60,9 @@ async def test_owner_refunds_a_paid_order_and_the_buyer_gets_the_money_back(
     assert anna.last.text.startswith(
         f"↩️ Цветочная мастерская «Ромашка» возвращает {ROSES} за заказ № {order} (7 роз)."
     )
+    await anna.send("/start")
+    seen = await anna.press("🧾 Мои заказы")
+    assert seen.labels[0] == f"№ {order} · {ROSES} · ↩️ деньги возвращены"
     # Robokassa reports the operation as refunded, and the sale is gone from the stats.
     state = await harness.services.checkout().robokassa.op_state(order)
     assert state.state_code == 60
