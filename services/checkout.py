@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+import httpx
 
 from services import ledger
 from services.aggregator import CLEARING, open_clearing
@@ -23,6 +26,8 @@ from services.outbox import enqueue
 from services.robokassa import QIWI_LABEL, Robokassa, format_out_sum, parse_out_sum
 
 log = logging.getLogger(__name__)
+# What a call to Robokassa may fail with that is worth trying again later.
+UNREACHABLE = (httpx.HTTPError, ValueError, ET.ParseError)
 
 
 class UnknownInvoice(DomainError):
@@ -245,7 +250,7 @@ class Checkout:
                 await self._refund_failed(order.id, f"OpStateExt result {state.result_code}")
                 return
             created = await self.robokassa.create_refund(state.op_key, order.amount)
-        except Exception as error:  # network or protocol: the job tries again later
+        except UNREACHABLE as error:  # network or a garbled answer: the job tries again later
             log.warning("refund for order %s not sent yet: %s", order.id, type(error).__name__)
             return
         if not created.success or created.request_id is None:
@@ -336,7 +341,7 @@ class Checkout:
             if row["state"] == "processing":
                 try:
                     await self._check_refund(row["order_id"], row["request_id"])
-                except Exception as error:
+                except UNREACHABLE as error:
                     log.warning("refund state for %s: %s", row["order_id"], type(error).__name__)
                 continue
             order = await self.merchant.order(row["order_id"])
