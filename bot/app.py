@@ -303,6 +303,7 @@ def renderers() -> dict[str, Renderer]:
         "order_expired": shop.render_order_expired,
         "order_fulfilled": shop.render_order_fulfilled,
         "order_refunded_buyer": shop.render_order_refunded_buyer,
+        "refund_result_owner": owner.render_refund_result_owner,
     }
 
 

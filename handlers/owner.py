@@ -83,6 +83,23 @@ def render_order_paid_owner(payload: dict[str, Any]) -> tuple[str, InlineKeyboar
     return text, markup
 
 
+def render_refund_result_owner(
+    payload: dict[str, Any],
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The outcome of a refund that Robokassa finished after the owner had moved on."""
+    if payload["done"]:
+        text = _("↩️ Order No. {number}: the refund of {amount} is done, the buyer has been told.")
+    else:
+        text = _("↩️ Order No. {number}: Robokassa refused the refund of {amount} ({reason}).")
+    text = text.format(
+        number=payload["order"],
+        amount=money(payload["amount"]),
+        reason=html.escape(payload.get("reason") or ""),
+    )
+    card = OwnerCb(action=OwnerAction.card, order=payload["order"])
+    return text, InlineKeyboardMarkup(inline_keyboard=[[button(_("📦 Open the order"), card)]])
+
+
 async def accept_invite(
     message: Message, state: FSMContext, merchant: Merchant, token: str
 ) -> None:

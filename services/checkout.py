@@ -237,24 +237,30 @@ class Checkout:
         assert found is not None
         return found
 
-    async def _send_refund(self, order: Order) -> None:
-        """Refund/Create for a recorded request, then its state; failures are recorded."""
+    async def _send_refund(self, order: Order, *, tell_owner: bool = False) -> None:
+        """Refund/Create for a recorded request, then its state; failures are recorded.
+
+        `tell_owner`: the owner is not looking at the result (the background job got it), so
+        the outcome is sent to them as a message.
+        """
         try:
             state = await self.robokassa.op_state(order.id)
             if state.state_code == 60:
                 # Refunded already: an earlier request got through but its answer was lost
                 # (say, the bot was killed). Nothing to send again; finish it here.
-                await self._finish_refund(order.id, "finished")
+                await self._finish_refund(order.id, "finished", tell_owner=tell_owner)
                 return
             if not state.op_key:
-                await self._refund_failed(order.id, f"OpStateExt result {state.result_code}")
+                reason = f"OpStateExt result {state.result_code}"
+                await self._finish_refund(order.id, "failed", reason, tell_owner=tell_owner)
                 return
             created = await self.robokassa.create_refund(state.op_key, order.amount)
         except UNREACHABLE as error:  # network or a garbled answer: the job tries again later
             log.warning("refund for order %s not sent yet: %s", order.id, type(error).__name__)
             return
         if not created.success or created.request_id is None:
-            await self._refund_failed(order.id, created.message or "refused")
+            reason = created.message or "refused"
+            await self._finish_refund(order.id, "failed", reason, tell_owner=tell_owner)
             return
         await self.db.transaction(
             lambda c: c.execute(
@@ -263,24 +269,23 @@ class Checkout:
                 (created.request_id, order.id),
             )
         )
-        await self._check_refund(order.id, created.request_id)
+        await self._check_refund(order.id, created.request_id, tell_owner=tell_owner)
 
-    async def _refund_failed(self, order_id: int, message: str) -> None:
-        await self.db.transaction(
-            lambda c: c.execute(
-                "UPDATE refunds SET state = 'failed', message = ? WHERE order_id = ?"
-                " AND state IN ('requested', 'processing')",
-                (message[:200], order_id),
-            )
-        )
-
-    async def _check_refund(self, order_id: int, request_id: str) -> None:
+    async def _check_refund(
+        self, order_id: int, request_id: str, *, tell_owner: bool = False
+    ) -> None:
         state = await self.robokassa.refund_state(request_id)
-        if state.label != "processing":
-            await self._finish_refund(order_id, state.label)
+        if state.label == "finished":
+            await self._finish_refund(order_id, "finished", tell_owner=tell_owner)
+        elif state.label != "processing":
+            reason = f"Robokassa: {state.label}"
+            await self._finish_refund(order_id, "canceled", reason, tell_owner=tell_owner)
 
-    async def _finish_refund(self, order_id: int, label: str) -> None:
-        """Robokassa's last word on a refund: `finished` moves the money and tells the buyer."""
+    async def _finish_refund(
+        self, order_id: int, outcome: str, reason: str = "", *, tell_owner: bool = False
+    ) -> None:
+        """Robokassa's last word on a refund: `finished` moves the money and tells the buyer;
+        `failed` (refused at once) or `canceled` (later) keep the reason."""
         now = self._now()
 
         def finish(conn: sqlite3.Connection) -> None:
@@ -288,11 +293,28 @@ class Checkout:
             order = order_row(conn, order_id)
             if refund is None or order is None or not refund.open:
                 return  # already finished (or canceled) by another pass
-            if label != "finished":
+            if tell_owner:
+                owner = conn.execute(
+                    "SELECT requested_by FROM refunds WHERE order_id = ?", (order_id,)
+                ).fetchone()[0]
+                result = {
+                    "order": order_id,
+                    "amount": refund.amount,
+                    "done": outcome == "finished",
+                    "reason": reason,
+                }
+                enqueue(
+                    conn,
+                    owner,
+                    "refund_result_owner",
+                    result,
+                    f"order:{order_id}:refund:owner",
+                    now=now,
+                )
+            if outcome != "finished":
                 conn.execute(
-                    "UPDATE refunds SET state = 'canceled', message = ?, finished_at = ?"
-                    " WHERE order_id = ?",
-                    (f"Robokassa: {label}", now, order_id),
+                    "UPDATE refunds SET state = ?, message = ?, finished_at = ? WHERE order_id = ?",
+                    (outcome, reason[:200], now, order_id),
                 )
                 return
             conn.execute(
@@ -340,10 +362,10 @@ class Checkout:
             self._refund_checked[row["order_id"]] = now
             if row["state"] == "processing":
                 try:
-                    await self._check_refund(row["order_id"], row["request_id"])
+                    await self._check_refund(row["order_id"], row["request_id"], tell_owner=True)
                 except UNREACHABLE as error:
                     log.warning("refund state for %s: %s", row["order_id"], type(error).__name__)
                 continue
             order = await self.merchant.order(row["order_id"])
-            await self._send_refund(order)
+            await self._send_refund(order, tell_owner=True)
         return len(rows)

@@ -57,6 +57,8 @@ async def test_owner_refunds_a_paid_order_and_the_buyer_gets_the_money_back(
     assert await ledger.balance(wallet_account(PHONE)) == 500_000
     assert await ledger.balance(shop_account("flowers")) == 0
     await harness.drain()  # at most one message a second to one chat
+    # Olga saw the result on her screen: no extra message for her.
+    assert not [m for m in olga.bot_messages() if m.text.startswith("↩️ Заказ №")]
     assert anna.last.text.startswith(
         f"↩️ Цветочная мастерская «Ромашка» возвращает {ROSES} за заказ № {order} (7 роз)."
     )
@@ -130,6 +132,12 @@ async def test_a_refund_that_could_not_be_sent_is_sent_by_the_background_job(
     refund = await harness.services.checkout().refund_of(order)
     assert refund is not None and refund.done
     assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000
+    # Olga had moved on: the outcome comes to her as a message, with the way to the order.
+    await harness.drain()
+    note = olga.last
+    assert note.text == f"↩️ Заказ № {order}: возврат {ROSES} выполнен, покупатель уведомлён."
+    seen = await olga.press("📦 Открыть заказ")
+    assert f"↩️ Возврат {ROSES}: выполнен" in seen.text
 
 
 async def test_the_sandbox_refund_api_refuses_what_robokassa_refuses(harness: Harness) -> None:
