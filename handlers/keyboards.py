@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -46,3 +48,15 @@ def home_button() -> InlineKeyboardButton:
 
 def back_home() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[home_button()]])
+
+
+def newer_older(
+    page: int, pages: int, to_page: Callable[[int], CallbackData]
+) -> list[list[InlineKeyboardButton]]:
+    """«⬅️ Newer» / «Older ➡️» under a newest-first list; no row when it fits on one page."""
+    nav = []
+    if page > 0:
+        nav.append(button(_("⬅️ Newer"), to_page(page - 1)))
+    if page + 1 < pages:
+        nav.append(button(_("Older ➡️"), to_page(page + 1)))
+    return [nav] if nav else []

@@ -16,8 +16,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import money, ngettext, when
 from handlers.callbacks import MenuAction, MenuCb
-from handlers.keyboards import button, home_button
-from handlers.screens import show, user_id
+from handlers.keyboards import button, home_button, newer_older
+from handlers.screens import fetch_page, show, user_id
 from services.checkout import Checkout, Refund, RefundNotPossible
 from services.merchant import InviteInvalid, Merchant, NotAnOwner, Order
 
@@ -153,14 +153,11 @@ async def orders_screen(
         else:
             await event.answer(not_an_owner_text())
         return
-    page = max(page, 0)
-    orders, total = await merchant.shop_orders(user_id(event), status, page=page, per_page=PER_PAGE)
-    pages = max(1, -(-total // PER_PAGE))
-    if page >= pages:  # a stale button: the list got shorter since
-        page = pages - 1
-        orders, total = await merchant.shop_orders(
-            user_id(event), status, page=page, per_page=PER_PAGE
-        )
+    orders, total, page, pages = await fetch_page(
+        lambda n: merchant.shop_orders(user_id(event), status, page=n, per_page=PER_PAGE),
+        page,
+        PER_PAGE,
+    )
     refunded = await merchant.refunded_among([o.id for o in orders])
     labels = {"paid": _("Paid"), "awaiting": _("Awaiting payment"), "fulfilled": _("Handed over")}
     filters = [
@@ -181,17 +178,9 @@ async def orders_screen(
         ]
         for o in orders
     ]
-    nav = []
-    if page > 0:
-        nav.append(
-            button(_("⬅️ Newer"), OwnerCb(action=OwnerAction.orders, status=status, page=page - 1))
-        )
-    if page + 1 < pages:
-        nav.append(
-            button(_("Older ➡️"), OwnerCb(action=OwnerAction.orders, status=status, page=page + 1))
-        )
-    if nav:
-        rows.append(nav)
+    rows += newer_older(
+        page, pages, lambda n: OwnerCb(action=OwnerAction.orders, status=status, page=n)
+    )
     rows.append([button(_("📊 Sales"), OwnerCb(action=OwnerAction.stats)), home_button()])
     names = ", ".join(f"«{html.escape(s.name)}»" for s in shops)
     text = _("📦 Orders of {shops}: {filter}").format(shops=names, filter=labels[status].lower())

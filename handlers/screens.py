@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import (
     CallbackQuery,
@@ -11,6 +14,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
+T = TypeVar("T")
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
 
@@ -45,3 +49,17 @@ async def show(
         await event.bot.send_message(event.from_user.id, text, reply_markup=markup)  # type: ignore[union-attr]
         return
     await event.answer(text, reply_markup=markup)
+
+
+async def fetch_page(
+    fetch: Callable[[int], Awaitable[tuple[list[T], int]]], page: int, per_page: int
+) -> tuple[list[T], int, int, int]:
+    """(items, total, page, pages) of a paged list; a stale button past the end gets the last
+    page, since the list may have got shorter after the button was drawn."""
+    page = max(page, 0)
+    items, total = await fetch(page)
+    pages = max(1, -(-total // per_page))
+    if page >= pages:
+        page = pages - 1
+        items, total = await fetch(page)
+    return items, total, page, pages

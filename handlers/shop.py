@@ -16,8 +16,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import clock_time, money, phone, when
 from handlers.callbacks import MenuAction, MenuCb
-from handlers.keyboards import button, home_button
-from handlers.screens import show, user_id
+from handlers.keyboards import button, home_button, newer_older
+from handlers.screens import fetch_page, show, user_id
 from services.merchant import (
     BadQuantity,
     Item,
@@ -422,11 +422,11 @@ async def my_orders(
     query: CallbackQuery, state: FSMContext, merchant: Merchant, page: int = 0
 ) -> None:
     await state.clear()
-    orders, total = await merchant.buyer_orders(user_id(query), page=page, per_page=MY_PER_PAGE)
-    pages = max(1, -(-total // MY_PER_PAGE))
-    if page >= pages:  # a stale button: fewer orders than when it was drawn
-        page = pages - 1
-        orders, total = await merchant.buyer_orders(user_id(query), page=page, per_page=MY_PER_PAGE)
+    orders, _total, page, pages = await fetch_page(
+        lambda n: merchant.buyer_orders(user_id(query), page=n, per_page=MY_PER_PAGE),
+        page,
+        MY_PER_PAGE,
+    )
     if not orders:
         await show(
             query,
@@ -449,13 +449,7 @@ async def my_orders(
         ]
         for o in orders
     ]
-    nav = []
-    if page > 0:
-        nav.append(button(_("⬅️ Newer"), ShopCb(action=ShopAction.mine, page=page - 1)))
-    if page + 1 < pages:
-        nav.append(button(_("Older ➡️"), ShopCb(action=ShopAction.mine, page=page + 1)))
-    if nav:
-        rows.append(nav)
+    rows += newer_older(page, pages, lambda n: ShopCb(action=ShopAction.mine, page=n))
     rows.append([home_button()])
     text = _("🧾 Your orders, newest first.")
     if pages > 1:

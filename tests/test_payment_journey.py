@@ -91,8 +91,8 @@ async def test_buy_pay_from_wallet_owner_notified_once_buyer_gets_receipt(harnes
     assert stored.status == "paid"
 
 
-async def test_pay_in_the_app_with_one_tap(harness: Harness) -> None:
-    anna = harness.person()
+async def pay_roses_in_app(harness: Harness, anna: Person) -> int:
+    """Anna registers, has 5 000 ₽, orders one bouquet and pays it in the app: the order."""
     await register(anna)
     await fund(harness, PHONE, 500_000)
     order = await order_roses(anna, quantity=1)
@@ -100,6 +100,11 @@ async def test_pay_in_the_app_with_one_tap(harness: Harness) -> None:
     await anna.press("📱 В приложении")
     await harness.jobs.run_once()
     assert anna.last.text.startswith(f"✅ Оплата поступила. Заказ № {order} оплачен.")
+    return order
+
+
+async def test_pay_in_the_app_with_one_tap(harness: Harness) -> None:
+    await pay_roses_in_app(harness, harness.person())
 
 
 async def test_pay_at_the_terminal_with_the_remainder_to_the_mobile_balance(

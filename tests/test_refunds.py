@@ -10,8 +10,7 @@ from services.checkout import shop_account
 from services.robokassa import jwt_hs256
 from services.wallet import wallet_account
 from tests.harness import Harness, Person
-from tests.test_payment_journey import PHONE, fund, order_roses, owner_of, to_invoice
-from tests.test_wallet_journey import register
+from tests.test_payment_journey import PHONE, owner_of, pay_roses_in_app
 
 ROSES = "1 890,00 ₽"
 
@@ -19,13 +18,7 @@ ROSES = "1 890,00 ₽"
 async def paid_roses(harness: Harness) -> tuple[Person, Person, int]:
     olga = await owner_of(harness, "flowers")
     anna = harness.person()
-    await register(anna)
-    await fund(harness, PHONE, 500_000)
-    order = await order_roses(anna, quantity=1)
-    await to_invoice(anna)
-    await anna.press("📱 В приложении")
-    await harness.jobs.run_once()
-    assert anna.last.text.startswith(f"✅ Оплата поступила. Заказ № {order} оплачен.")
+    order = await pay_roses_in_app(harness, anna)
     return olga, anna, order
 
 
