@@ -16,6 +16,7 @@ from aiohttp import web
 
 from services.aggregator import Aggregator, PaymentRequestError
 from services.clock import MOSCOW
+from services.numbers import MAX_INV_ID, parse_id
 
 PREFIX = "/robokassa-sandbox"
 XMLNS = "http://merchant.roboxchange.com/WebService/"
@@ -45,17 +46,30 @@ def _page(title: str, body: str, status: int = 200) -> web.Response:
     )
 
 
-async def _params(request: web.Request) -> dict[str, str]:
+async def form_params(request: web.Request) -> dict[str, str]:
+    """Query and form fields; a body that is no form (bad encoding, say) is a 400."""
     params = dict(request.query)
     if request.method == "POST":
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ValueError:
+            raise web.HTTPBadRequest(text="malformed form") from None
         params.update({k: v for k, v in form.items() if isinstance(v, str)})
     return params
 
 
+def logged_inv_id(text: str) -> str:
+    """InvId as it may go into a log line: the number when it is one, else a fixed word, so
+    a value from an unauthenticated request can neither forge log lines nor flood the log."""
+    try:
+        return str(parse_id(text, high=MAX_INV_ID))
+    except ValueError:
+        return "(malformed)"
+
+
 def build_sandbox_routes(app: web.Application, aggregator: Callable[[], Aggregator]) -> None:
     async def index(request: web.Request) -> web.Response:
-        params = await _params(request)
+        params = await form_params(request)
         try:
             op = await aggregator().start_payment(params)
         except PaymentRequestError as error:
@@ -63,6 +77,7 @@ def build_sandbox_routes(app: web.Application, aggregator: Callable[[], Aggregat
                 "Робокасса: ошибка",
                 f"<h1>Ошибка {error.code}</h1><p>Платёж не может быть выполнен: "
                 f"{html.escape(error.reason)}.</p>",
+                status=400,
             )
             response.headers["X-Robokassa-Error"] = str(error.code)
             return response
@@ -99,10 +114,19 @@ def build_sandbox_routes(app: web.Application, aggregator: Callable[[], Aggregat
 
     async def op_state(request: web.Request) -> web.Response:
         query = request.query
-        code, op = await aggregator().op_state(
-            query.get("MerchantLogin", ""), query.get("InvoiceID", ""), query.get("Signature", "")
-        )
         descriptions = {1: "bad signature", 2: "shop unknown or inactive", 3: "invoice not found"}
+        try:
+            code, op = await aggregator().op_state(
+                query.get("MerchantLogin", ""),
+                query.get("InvoiceID", ""),
+                query.get("Signature", ""),
+            )
+        except ValueError:  # InvoiceID is no invoice number
+            return _xml(
+                "OperationStateResponse",
+                "<Result><Code>3</Code><Description>bad InvoiceID</Description></Result>",
+                status=400,
+            )
         if op is None:
             return _xml(
                 "OperationStateResponse",
@@ -128,7 +152,9 @@ def build_sandbox_routes(app: web.Application, aggregator: Callable[[], Aggregat
         )
 
     async def refund_create(request: web.Request) -> web.Response:
-        return web.json_response(await aggregator().refund_create(await request.text()))
+        # A body that is no UTF-8 is no token either; the API says so in its own words.
+        token = (await request.read()).decode("utf-8", errors="replace")
+        return web.json_response(await aggregator().refund_create(token))
 
     async def refund_state(request: web.Request) -> web.Response:
         state = await aggregator().refund_state(request.query.get("id", ""))
@@ -153,8 +179,9 @@ def op_stamp(moment: object) -> str:
     return ""
 
 
-def _xml(root: str, body: str) -> web.Response:
+def _xml(root: str, body: str, status: int = 200) -> web.Response:
     return web.Response(
         text=f'<?xml version="1.0" encoding="utf-8"?><{root} xmlns="{XMLNS}">{body}</{root}>',
         content_type="text/xml",
+        status=status,
     )

@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 
 from bot.app import Services
-from bot.sandbox_web import build_sandbox_routes
+from bot.sandbox_web import build_sandbox_routes, form_params, logged_inv_id
 from services.checkout import ShpMismatch, UnknownInvoice, WrongAmount
 from services.robokassa import InvalidSignature
 
@@ -21,19 +21,11 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "schema": version})
 
 
-async def _params(request: web.Request) -> dict[str, str]:
-    params = dict(request.query)
-    if request.method == "POST":
-        form = await request.post()
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
-    return params
-
-
 async def result_url(request: web.Request) -> web.Response:
     """Robokassa → shop, server to server: the only trustworthy "paid" signal."""
     services = request.app[SERVICES_KEY]
-    params = await _params(request)
-    inv_id = params.get("InvId", "?")
+    params = await form_params(request)
+    inv_id = logged_inv_id(params.get("InvId", ""))
     try:
         settled = await services.checkout().accept_result(params)
     except InvalidSignature:
@@ -49,6 +41,7 @@ async def result_url(request: web.Request) -> web.Response:
         log.warning("ResultURL for InvId %s: Shp parameters do not match the order", inv_id)
         return web.Response(status=400, text="wrong parameters")
     except ValueError:
+        log.warning("ResultURL for InvId %s: a number is malformed", inv_id)
         return web.Response(status=400, text="bad request")
     services.wake_jobs()
     return web.Response(text=f"OK{settled.order.id}")

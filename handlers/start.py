@@ -12,6 +12,7 @@ from handlers.callbacks import MenuAction, MenuCb
 from handlers.keyboards import back_home, main_menu
 from handlers.screens import show
 from services.merchant import Merchant
+from services.numbers import parse_id
 from services.wallet import WalletService
 
 
@@ -65,8 +66,11 @@ async def start(
     if merchant is not None and payload.startswith("item-"):
         from handlers.shop import open_item_link
 
-        item = payload.removeprefix("item-")
-        await open_item_link(message, state, merchant, int(item) if item.isdigit() else 0)
+        try:
+            item = parse_id(payload.removeprefix("item-"))
+        except ValueError:
+            item = 0  # no item has it: "not sold any more", as for a removed one
+        await open_item_link(message, state, merchant, item)
         return
     if merchant is not None and payload.startswith("owner-"):
         from handlers.owner import accept_invite

@@ -26,6 +26,7 @@ from services.clock import Clock, from_ts, to_ts
 from services.db import Database
 from services.errors import DomainError
 from services.ledger import BalanceCapExceeded
+from services.numbers import MAX_INV_ID, parse_id
 from services.operator import ensure_phone, mobile_account, require_active
 from services.robokassa import (
     QIWI_LABEL,
@@ -198,13 +199,7 @@ class Aggregator:
         if merchant is None:
             raise PaymentRequestError(26, "shop unknown or inactive")
         out_sum = params.get("OutSum", "")
-        try:
-            amount = parse_out_sum(out_sum)
-        except ValueError:
-            raise PaymentRequestError(29, "bad OutSum") from None
         inv_raw = params.get("InvId", "")
-        if not inv_raw.isdigit() or not 1 <= int(inv_raw) <= 2147483647:
-            raise PaymentRequestError(29, "bad InvId")
         is_test = params.get("IsTest") == "1"
         password1, _ = merchant.passwords(is_test)
         shp = shp_of(params)
@@ -220,8 +215,20 @@ class Aggregator:
                 parts.append(candidate)
             expected = digest(":".join([*parts, password1, *tail]), merchant.algorithm)
             if same_signature(expected, signature):
-                return merchant, int(inv_raw), amount
-        raise PaymentRequestError(29, "SignatureValue is wrong")
+                break
+        else:
+            raise PaymentRequestError(29, "SignatureValue is wrong")
+        # The numbers are read only from a signed request, and strictly: what the shop signed
+        # is still refused when it is no sum or no invoice number.
+        try:
+            amount = parse_out_sum(out_sum)
+        except ValueError:
+            raise PaymentRequestError(29, "bad OutSum") from None
+        try:
+            inv_id = parse_id(inv_raw, high=MAX_INV_ID)
+        except ValueError:
+            raise PaymentRequestError(29, "bad InvId") from None
+        return merchant, inv_id, amount
 
     async def start_payment(self, params: Mapping[str, str]) -> Operation:
         """Validate a signed payment request; create the operation (or return the same one)."""
@@ -507,8 +514,14 @@ class Aggregator:
             return {"success": False, "message": "InvalidToken"}
         op_key = str(payload.get("OpKey") or "").removeprefix("sandbox-")
         row = None
-        if op_key.isdigit():
-            row = await self.db.fetchone("SELECT * FROM rk_operations WHERE id = ?", (int(op_key),))
+        try:
+            operation_id = parse_id(op_key)
+        except ValueError:
+            pass  # no such operation
+        else:
+            row = await self.db.fetchone(
+                "SELECT * FROM rk_operations WHERE id = ?", (operation_id,)
+            )
         merchant = None if row is None else self.merchants.get(row["merchant_login"])
         if row is None or merchant is None:
             return {"success": False, "message": "OperationNotFound"}
@@ -602,11 +615,10 @@ class Aggregator:
         merchant = self.merchants.get(login)
         if merchant is None:
             return 2, None
-        if not inv_raw.isdigit():
-            return 3, None
+        inv_id = parse_id(inv_raw, high=MAX_INV_ID)  # ValueError: the caller's bad request
         row = await self.db.fetchone(
             "SELECT * FROM rk_operations WHERE merchant_login = ? AND inv_id = ?",
-            (login, int(inv_raw)),
+            (login, inv_id),
         )
         modes = [True, False] if row is None else [bool(row["is_test"])]
         valid = any(

@@ -19,14 +19,17 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from urllib.parse import quote, urlencode
 
 import httpx
+
+from services.numbers import MAX_INV_ID, parse_id
 
 REAL_BASE_URL = "https://auth.robokassa.ru"
 REAL_REFUND_URL = "https://services.robokassa.ru/RefundService"
@@ -74,15 +77,20 @@ def format_out_sum(kopecks: int) -> str:
     return f"{Decimal(kopecks) / 100:.2f}"
 
 
+# Far above any order here; a bigger sum is a mistake or an attack, not a payment.
+MAX_OUT_SUM = 1_000_000_000  # kopecks: 10 000 000 ₽
+# ASCII digits only (`\d` would take `１`); Robokassa sends six decimals (`100.000000`).
+_OUT_SUM = re.compile(r"[0-9]{1,10}(\.[0-9]{1,8})?")
+
+
 def parse_out_sum(text: str) -> int:
-    """An OutSum as received (`100.000000`) → kopecks; refuses what is not a whole kopeck."""
-    try:
-        amount = Decimal(text.strip())
-    except InvalidOperation:
-        raise ValueError(f"OutSum {text!r} is not a number") from None
-    kopecks = amount * 100
-    if kopecks != kopecks.to_integral_value() or kopecks <= 0:
-        raise ValueError(f"OutSum {text!r} is not a positive sum in kopecks")
+    """An OutSum as received (`100.000000`) → kopecks; refuses what is not a whole kopeck,
+    not positive or above `MAX_OUT_SUM` (also `Infinity`, `NaN`, `1e9`: not a plain number)."""
+    if not _OUT_SUM.fullmatch(text):
+        raise ValueError("OutSum is not a plain decimal number")
+    kopecks = Decimal(text) * 100
+    if kopecks != kopecks.to_integral_value() or not 0 < kopecks <= MAX_OUT_SUM:
+        raise ValueError("OutSum is not a positive sum in whole kopecks")
     return int(kopecks)
 
 
@@ -161,7 +169,7 @@ def jwt_payload(token: str) -> dict[str, object]:
         if json.loads(_b64url_decode(header)).get("alg") != "HS256":
             raise InvalidSignature("not an HS256 token")
         payload = json.loads(_b64url_decode(body))
-    except (ValueError, AttributeError) as error:
+    except (ValueError, AttributeError, RecursionError) as error:  # deep JSON nesting, too
         raise InvalidSignature("malformed token") from error
     if not isinstance(payload, dict):
         raise InvalidSignature("malformed token")
@@ -305,9 +313,11 @@ class Robokassa:
         shp = shp_of(params)
         if not same_signature(self.result_signature(out_sum, inv_id, shp), signature):
             raise InvalidSignature("ResultURL signature does not match")
+        # Numbers are read only once the signature holds; a signed impossible one is a
+        # ValueError (400), never an overflow further on.
         return ResultNotification(
             out_sum=out_sum,
-            inv_id=int(inv_id),
+            inv_id=parse_id(inv_id, high=MAX_INV_ID),
             amount=parse_out_sum(out_sum),
             shp=shp,
             fee=params.get("Fee"),
@@ -323,7 +333,9 @@ class Robokassa:
         shp = shp_of(params)
         if not same_signature(self.success_signature(out_sum, inv_id, shp), signature):
             raise InvalidSignature("SuccessURL signature does not match")
-        return ResultNotification(out_sum, int(inv_id), parse_out_sum(out_sum), shp)
+        return ResultNotification(
+            out_sum, parse_id(inv_id, high=MAX_INV_ID), parse_out_sum(out_sum), shp
+        )
 
     # ---- web service -----------------------------------------------------------------
 
@@ -394,8 +406,6 @@ def _required(params: Mapping[str, str]) -> tuple[str, str, str]:
         out_sum, inv_id, signature = params["OutSum"], params["InvId"], params["SignatureValue"]
     except KeyError as missing:
         raise InvalidSignature(f"{missing.args[0]} is missing") from None
-    if not inv_id.isdigit():
-        raise InvalidSignature("InvId is not a number")
     return out_sum, inv_id, signature
 
 
