@@ -9,13 +9,12 @@ from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import money, ngettext, when
-from handlers.callbacks import MenuAction, MenuCb
+from handlers.callbacks import Callback, MenuAction, MenuCb
 from handlers.keyboards import button, home_button, newer_older
 from handlers.screens import fetch_page, show, user_id
 from services.checkout import Checkout, Refund, RefundNotPossible
@@ -34,7 +33,7 @@ class OwnerAction(StrEnum):
     refund_yes = "refundok"
 
 
-class OwnerCb(CallbackData, prefix="o1"):
+class OwnerCb(Callback, prefix="o1"):
     action: OwnerAction
     status: str = "paid"
     order: int = 0

@@ -15,14 +15,13 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import clock_time, current_locale, money, phone
-from handlers.callbacks import MenuAction, MenuCb
+from handlers.callbacks import Callback, MenuAction, MenuCb
 from handlers.keyboards import button, home_button
 from handlers.phones import read_phone
 from handlers.screens import show, user_id
@@ -61,7 +60,7 @@ class PayAction(StrEnum):
     register = "reg"
 
 
-class PayCb(CallbackData, prefix="p1"):
+class PayCb(Callback, prefix="p1"):
     action: PayAction
     order: int = 0
     bill: int = 0

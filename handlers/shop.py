@@ -8,14 +8,13 @@ from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import clock_time, money, phone, when
-from handlers.callbacks import MenuAction, MenuCb
+from handlers.callbacks import Callback, MenuAction, MenuCb
 from handlers.keyboards import button, home_button, newer_older
 from handlers.screens import fetch_page, show, user_id
 from services.merchant import (
@@ -27,6 +26,7 @@ from services.merchant import (
     OrderNotFound,
     SoldOut,
 )
+from services.numbers import parse_id
 from services.wallet import WalletService
 
 PAGE = 6
@@ -48,7 +48,7 @@ class ShopAction(StrEnum):
     mine = "mine"
 
 
-class ShopCb(CallbackData, prefix="s1"):
+class ShopCb(Callback, prefix="s1"):
     action: ShopAction
     id: int = 0  # category, item or order id
     shop: str = ""
@@ -322,12 +322,14 @@ async def typed_quantity(message: Message, state: FSMContext, merchant: Merchant
         await state.clear()
         await message.answer(_("This item is no longer sold."), reply_markup=shops_keyboard())
         return
-    if not text.isdigit() or not 1 <= int(text) <= item.max_quantity:
+    try:
+        quantity = parse_id(text, high=item.max_quantity)
+    except ValueError:
         await message.answer(
             _("Type a quantity from 1 to {max}.").format(max=max(item.max_quantity, 1))
         )
         return
-    await show_item(message, state, item, int(text), int(data.get("page", 0)))
+    await show_item(message, state, item, quantity, int(data.get("page", 0)))
 
 
 def shops_keyboard() -> InlineKeyboardMarkup:

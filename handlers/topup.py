@@ -9,7 +9,6 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandStart, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -17,18 +16,20 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import money, phone, when
 from handlers import start
-from handlers.callbacks import MenuAction, MenuCb
+from handlers.callbacks import Callback, MenuAction, MenuCb
 from handlers.keyboards import button, home_button
 from handlers.phones import read_phone
 from handlers.screens import show, user_id
 from services.aggregator import Aggregator, BillClosed
 from services.money import AmountNotUnderstood, parse_rubles
+from services.numbers import parse_id
 from services.operator import PhoneDeactivated
 from services.terminal import (
     BANKNOTES,
     BadAmount,
     CashDesk,
     CashSession,
+    NotABanknote,
     NotEnoughCash,
     NothingInserted,
     Receipt,
@@ -65,7 +66,7 @@ class TopAction(StrEnum):
     rest_wallet = "rwallet"
 
 
-class TopCb(CallbackData, prefix="t1"):
+class TopCb(Callback, prefix="t1"):
     action: TopAction
     value: int = 0  # a banknote in roubles
     visit: int = 0  # the terminal visit a button belongs to
@@ -473,7 +474,7 @@ async def insert(
 ) -> None:
     try:
         session = await cash.insert(visit, user_id(event), banknote, request=request)
-    except SessionNotFound:
+    except (SessionNotFound, NotABanknote):  # a forged button: no such visit or banknote
         await _stale(event)
         return
     except WouldBreakCap as error:
@@ -497,11 +498,19 @@ async def insert(
         await event.answer(cash_screen(session, cash), reply_markup=cash_keyboard(session))
 
 
+def _typed_number(text: str) -> int | None:
+    try:
+        return parse_id(text)
+    except ValueError:
+        return None
+
+
 async def typed_in_cash(message: Message, state: FSMContext, cash: CashDesk) -> None:
     visit = (await state.get_data()).get("visit")
     text = (message.text or "").strip().removesuffix("₽").strip()
-    if visit is not None and text.isdigit() and int(text) in BANKNOTES:
-        await insert(message, cash, int(visit), int(text), request=f"msg:{message.message_id}")
+    note = _typed_number(text)
+    if visit is not None and note in BANKNOTES:
+        await insert(message, cash, int(visit), note, request=f"msg:{message.message_id}")
         return
     await message.answer(
         _(
@@ -713,11 +722,12 @@ async def ask_receipt(query: CallbackQuery, state: FSMContext) -> None:
 
 async def check_receipt(message: Message, state: FSMContext, cash: CashDesk) -> None:
     text = (message.text or "").strip().lstrip("№").strip()
-    if not (text.isdigit() and len(text) == 6):
+    number = _typed_number(text)
+    if number is None or len(text) != 6:
         await message.answer(_("A receipt number is 6 digits, for example 100123."))
         return
     try:
-        receipt = await cash.receipt(int(text))
+        receipt = await cash.receipt(number)
     except ReceiptNotFound:
         await message.answer(
             _(

@@ -8,7 +8,6 @@ from enum import StrEnum
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
@@ -23,7 +22,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.i18n import clock_time, money, ngettext, phone, when
-from handlers.callbacks import MenuAction, MenuCb
+from handlers.callbacks import Callback, MenuAction, MenuCb
 from handlers.keyboards import button, home_button, main_menu
 from handlers.phones import read_phone
 from handlers.screens import show, user_id
@@ -75,7 +74,7 @@ class WalletAction(StrEnum):
     reregister = "rereg"
 
 
-class WalletCb(CallbackData, prefix="w1"):
+class WalletCb(Callback, prefix="w1"):
     action: WalletAction
     before: int = 0
 

@@ -9,8 +9,11 @@ import pytest
 
 from services.robokassa import Robokassa, digest
 from tests.harness import Harness
-from tests.test_payment_journey import order_roses, result_url
+from tests.test_crawler import prepared_person, press_forged_buttons
+from tests.test_payment_journey import PHONE, fund, order_roses, result_url, to_invoice
 from tests.test_sandbox import operations, sandbox_client
+from tests.test_topup_journey import to_cash_screen
+from tests.test_wallet_journey import register
 
 ROSES = "1890.00"
 HUGE = "9" * 20
@@ -134,3 +137,42 @@ async def test_result_url_logs_no_forged_lines_and_no_huge_values(
     assert not [line for line in lines if "payment accepted" in line]
     assert max(len(line) for line in lines) <= 300
     assert all(len(record.getMessage().splitlines()) == 1 for record in caplog.records)
+
+
+async def test_forged_buttons_of_every_kind_are_answered_and_change_nothing(
+    harness: Harness,
+) -> None:
+    anna = harness.person()
+    await register(anna)
+    await fund(harness, PHONE, 500_000)
+    await order_roses(anna, quantity=1)
+    await to_invoice(anna)
+    stranger = await prepared_person(harness, 1)
+    menu = await stranger.send("/start")
+    pressed = await press_forged_buttons(harness, stranger, menu.message_id)
+    assert pressed > 300
+
+
+async def test_typed_numbers_in_other_scripts_get_the_usual_hint(harness: Harness) -> None:
+    anna = harness.person()
+    await register(anna)
+    await to_cash_screen(anna)
+    for junk in ("²", "１００", "1" * 30):
+        seen = await anna.send(junk)
+        assert seen.text.startswith("Терминал принимает только купюры: 10, 50, 100"), junk
+    await anna.send("/cancel")
+    await anna.send("/start")
+    await anna.press("💵 Пополнить")
+    await anna.press("🧾 Проверить чек")
+    for junk in ("²²²²²²", "１００１２３"):
+        seen = await anna.send(junk)
+        assert seen.text == "Номер чека — 6 цифр, например 100123.", junk
+    await anna.send("/start")
+    await anna.press("🛍 Магазины")
+    await anna.press("🏪 Цветочная мастерская «Ромашка»")
+    await anna.press("Букеты")
+    await anna.press("7 роз · 1 890,00 ₽")
+    for junk in ("²", "２", "9" * 30):
+        seen = await anna.send(junk)
+        assert seen.text.startswith("Напишите количество от 1 до"), junk
+    assert not harness.errors.records
