@@ -7,6 +7,7 @@ a money movement is one round trip from the event loop and can never interleave 
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
@@ -130,6 +131,30 @@ def _write_alone(
     return (True, result)
 
 
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def _create_private(path: Path) -> None:
+    """Folders and the database file readable by the bot's user only, whatever the umask:
+    the database holds phone numbers and hashed secrets. A folder that exists is left as it is
+    (it may be shared, like /tmp); the database file itself is made private even if it exists."""
+    missing = [p for p in [path.parent, *path.parent.parents] if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        os.chmod(folder, PRIVATE_DIR)  # mkdir's mode is cut by the umask, never widened
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
+    os.chmod(path, PRIVATE_FILE)
+
+
+def _private_sidecars(path: Path) -> None:
+    """The WAL and shared-memory files hold the same data; SQLite made them just now."""
+    for suffix in ("-wal", "-shm"):
+        sidecar = path.with_name(path.name + suffix)
+        if sidecar.exists():
+            os.chmod(sidecar, PRIVATE_FILE)
+
+
 class Database:
     """The bot's single SQLite connection."""
 
@@ -143,8 +168,9 @@ class Database:
     async def open(cls, path: Path | str, *, migrate_to: int | None = None) -> Database:
         """Open (creating folders), set pragmas and bring the schema up to date."""
         path = Path(path)
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
+        on_disk = str(path) != ":memory:"
+        if on_disk:
+            await asyncio.to_thread(_create_private, path)
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         try:
             conn.row_factory = sqlite3.Row
@@ -153,6 +179,8 @@ class Database:
             await conn.execute("PRAGMA foreign_keys=ON")
             await conn.execute("PRAGMA busy_timeout=5000")
             db = cls(conn, path)
+            if on_disk:
+                await db.run(lambda _: _private_sidecars(path))
             await db.run(lambda c: _apply_migrations(c, migrate_to))
         except BaseException:
             await conn.close()
