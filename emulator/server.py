@@ -109,11 +109,52 @@ async def _get_updates(state: EmulatorState, params: dict[str, Any]) -> web.Resp
 # ---- driver API ------------------------------------------------------------------------
 
 
-def _user_id(request: web.Request) -> int:
+# Telegram's ids fit in 64 bits; anything else a script sends is its mistake: a 400.
+MAX_ID = 2**63 - 1
+
+
+def _whole(text: str, name: str, *, signed: bool = False) -> int:
+    """A query or path number: ASCII digits (a leading minus if `signed`), within 64 bits."""
+    digits = text[1:] if signed and text.startswith("-") else text
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 19):
+        raise web.HTTPBadRequest(text=f"{name} must be a whole number")
+    value = int(text)
+    if abs(value) > MAX_ID:
+        raise web.HTTPBadRequest(text=f"{name} is out of range")
+    return value
+
+
+def _seconds(text: str, name: str, high: float) -> float:
+    """A wait in seconds from a script: a finite number, not negative; longer ones are cut to
+    `high`."""
     try:
-        return int(request.match_info["user_id"])
+        value = float(text)
     except ValueError:
-        raise web.HTTPBadRequest(text="user id must be a number") from None
+        raise web.HTTPBadRequest(text=f"{name} must be a number of seconds") from None
+    if not 0 <= value < float("inf"):  # also refuses nan
+        raise web.HTTPBadRequest(text=f"{name} must be a finite number of seconds, not negative")
+    return min(value, high)
+
+
+def _field_int(body: dict[str, Any], name: str) -> int:
+    """A number in a JSON body: an integer (not a bool, float or text), within 64 bits."""
+    value = body.get(name)
+    if isinstance(value, str):
+        return _whole(value, name, signed=True)
+    if type(value) is not int or abs(value) > MAX_ID:
+        raise web.HTTPBadRequest(text=f"{name} must be a whole number")
+    return value
+
+
+def _field_text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise web.HTTPBadRequest(text=f"{name} must be text")
+    return value
+
+
+def _user_id(request: web.Request) -> int:
+    return _whole(request.match_info["user_id"], "user id")
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -121,7 +162,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         return {}
     try:
         body = await request.json()
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON, or not UTF-8
         raise web.HTTPBadRequest(text="body must be JSON") from None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="body must be a JSON object")
@@ -142,16 +183,13 @@ def _person_view(engine: Engine, user_id: int) -> dict[str, Any]:
 async def create_user(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     body = await _json_body(request)
-    try:
-        user_id = int(body["id"])
-        first_name = str(body["first_name"])
-    except (KeyError, TypeError, ValueError):
-        raise web.HTTPBadRequest(text='need {"id": int, "first_name": str}') from None
+    first_name = _field_text(body, "first_name")
+    if "id" not in body or not first_name:
+        raise web.HTTPBadRequest(text='need {"id": int, "first_name": str}')
+    user_id = _field_int(body, "id")
+    language = _field_text(body, "language_code") if "language_code" in body else "ru"
     state.engine.add_person(
-        user_id,
-        first_name,
-        phone=body.get("phone"),
-        language_code=body.get("language_code", "ru"),
+        user_id, first_name, phone=_field_text(body, "phone"), language_code=language
     )
     await state.touch()
     return web.json_response(_person_view(state.engine, user_id))
@@ -180,11 +218,11 @@ async def user_send(request: web.Request) -> web.Response:
     user_id = _user_id(request)
     body = await _json_body(request)
     if "text" in body:
-        text = str(body["text"])
+        text = _field_text(body, "text")
         if not text:
             raise web.HTTPBadRequest(text="text must not be empty")
         return await _driven(request, lambda: engine.send_text(user_id, text))
-    kind = str(body.get("kind", ""))
+    kind = _field_text(body, "kind") or ""
     return await _driven(request, lambda: engine.send_media(user_id, kind))
 
 
@@ -198,16 +236,11 @@ async def user_press(request: web.Request) -> web.Response:
     engine = request.app[STATE_KEY].engine
     user_id = _user_id(request)
     body = await _json_body(request)
-    try:
-        message_id = int(body["message_id"])
-    except (KeyError, TypeError, ValueError):
-        raise web.HTTPBadRequest(text='need {"message_id": int, "text"|"callback_data"}') from None
-    return await _driven(
-        request,
-        lambda: engine.press(
-            user_id, message_id, text=body.get("text"), data=body.get("callback_data")
-        ),
-    )
+    if "message_id" not in body:
+        raise web.HTTPBadRequest(text='need {"message_id": int, "text"|"callback_data"}')
+    message_id = _field_int(body, "message_id")
+    text, data = _field_text(body, "text"), _field_text(body, "callback_data")
+    return await _driven(request, lambda: engine.press(user_id, message_id, text=text, data=data))
 
 
 async def user_block(request: web.Request) -> web.Response:
@@ -242,9 +275,9 @@ async def user_messages(request: web.Request) -> web.Response:
     user_id = _user_id(request)
     if user_id not in state.engine.people:
         raise web.HTTPNotFound(text=f"no person {user_id}")
-    after = int(request.query.get("after") or 0)
-    wait = min(float(request.query.get("wait") or 0), 30.0)
-    seen_version = int(request.query.get("version") or -1)
+    after = _whole(request.query.get("after") or "0", "after")
+    wait = _seconds(request.query.get("wait") or "0", "wait", 30.0)
+    seen_version = _whole(request.query.get("version") or "-1", "version", signed=True)
     if wait and seen_version >= state.version and not state.closing:
         async with state.changed:
             with contextlib.suppress(TimeoutError):
@@ -259,7 +292,7 @@ async def settle(request: web.Request) -> web.Response:
     """Return when the bot has fetched and handled every update and then been quiet a moment."""
     state = request.app[STATE_KEY]
     body = await _json_body(request)
-    timeout = min(float(body.get("timeout", 10)), 60.0)
+    timeout = _seconds(str(body.get("timeout", 10)), "timeout", 60.0)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         quiet_for = time.monotonic() - state.last_api_call
@@ -278,7 +311,7 @@ async def processed(request: web.Request) -> web.Response:
     """The bot reports an update handled (emulator mode only), so `settle` can be exact."""
     state = request.app[STATE_KEY]
     body = await _json_body(request)
-    state.outstanding.discard(int(body["update_id"]))
+    state.outstanding.discard(_field_int(body, "update_id"))
     await state.touch()
     return web.json_response({"ok": True})
 
