@@ -201,7 +201,8 @@ class Checkout:
             if not state.paid or state.out_sum is None:
                 continue
             if parse_out_sum(state.out_sum) != amount:
-                log.error("OpStateExt for %s reports another sum: %s", order_id, state.out_sum)
+                # The sum came over the network: quoted and cut, so it cannot forge log lines.
+                log.error("OpStateExt for %s reports another sum: %.40r", order_id, state.out_sum)
                 continue
             if (await self._settle(order_id, amount, now)).newly_paid:
                 settled.append(order_id)
