@@ -47,6 +47,16 @@ class Outcome:
 @dataclass
 class Targets:
     modules: dict[str, list[str]]
+    skip: list[str]
+
+    def tests_for(self, path: str, covering: set[str], failed: list[str]) -> list[str]:
+        """The tests to run against a mutant of `path`: from its files, that executed it."""
+        files = tuple(f"{f}::" for f in self.modules[path])
+        return [
+            t
+            for t in covering
+            if t.startswith(files) and t not in failed and not any(s in t for s in self.skip)
+        ]
 
     @property
     def test_files(self) -> list[str]:
@@ -58,7 +68,8 @@ class Targets:
 
 def load_targets(path: Path) -> Targets:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return Targets({str(k): [str(t) for t in v] for k, v in data["modules"].items()})
+    modules = {str(k): [str(t) for t in v] for k, v in data["modules"].items()}
+    return Targets(modules, [str(s) for s in data.get("skip_tests", [])])
 
 
 def load_accepted(path: Path) -> dict[str, dict[str, str]]:
@@ -104,8 +115,9 @@ def _codes(code: CodeType) -> Iterator[CodeType]:
 class Baseline:
     """Which tests executed which target functions, and how long each test took."""
 
-    def __init__(self, functions: dict[CodeType, tuple[str, str]]) -> None:
+    def __init__(self, functions: dict[CodeType, tuple[str, str]], skip: list[str]) -> None:
         self._functions = functions
+        self._skip = skip
         self.current: str | None = None
         self.covers: dict[tuple[str, str], set[str]] = {}
         self.durations: dict[str, float] = {}
@@ -118,6 +130,12 @@ class Baseline:
                 self.covers.setdefault(key, set()).add(self.current)
 
     # pytest hooks (this object is passed to pytest as a plugin)
+    def pytest_collection_modifyitems(self, config: Any, items: list[Any]) -> None:
+        skipped = [i for i in items if any(s in i.nodeid for s in self._skip)]
+        if skipped:
+            config.hook.pytest_deselected(items=skipped)
+            items[:] = [i for i in items if i not in skipped]
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: Any) -> None:
         self.current = item.nodeid
@@ -136,14 +154,20 @@ def run_baseline(targets: Targets, modules: list[ModuleMutants]) -> Baseline:
         for qualname in sorted({m.function for m in module.mutants}):
             for code in _codes(live_function(module.path, qualname).__code__):
                 functions[code] = (module.path, qualname)
-    baseline = Baseline(functions)
+    baseline = Baseline(functions, targets.skip)
     tracer: Callable[..., None] = baseline.trace
     with tempfile.TemporaryDirectory(prefix="mutate-baseline-") as tmp:
         sys.settrace(tracer)
         threading.settrace(tracer)
         try:
             code = pytest.main(
-                ["-q", "-p", "no:cacheprovider", f"--basetemp={tmp}/t", *targets.test_files],
+                [
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    f"--basetemp={tmp}/t",
+                    *targets.test_files,
+                ],
                 plugins=[baseline],
             )
         finally:
@@ -185,6 +209,7 @@ class _Running:
 
 
 def run_mutants(
+    targets: Targets,
     modules: list[ModuleMutants],
     baseline: Baseline,
     *,
@@ -205,7 +230,7 @@ def run_mutants(
             mutant = module.mutants[index]
             covering = baseline.covers.get((mutant.path, mutant.function), set())
             tests = sorted(
-                (t for t in covering if t not in baseline.failed),
+                targets.tests_for(mutant.path, covering, baseline.failed),
                 key=lambda t: baseline.durations.get(t, 0.0),
             )
             if not tests:
@@ -323,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [m for m in args.modules if m not in targets.modules]
         if unknown:
             parser.error(f"not in {args.targets.name}: {', '.join(unknown)}")
-        targets = Targets({m: targets.modules[m] for m in args.modules})
+        targets = Targets({m: targets.modules[m] for m in args.modules}, targets.skip)
     modules = [ModuleMutants(ROOT, path) for path in targets.modules]
     if args.list:
         for module in modules:
@@ -346,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         print(mark[outcome.status], end="" if done % 80 else f" {done}/{total}\n", flush=True)
 
     outcomes = run_mutants(
+        targets,
         modules, baseline, jobs=max(args.jobs, 1), quiet=not args.show_output, progress=progress
     )
     print(f"\n{len(outcomes)} mutants in {time.monotonic() - started:.0f} s")
