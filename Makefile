@@ -27,7 +27,7 @@ run: $(STAMP) $(MO)
 lint: $(STAMP)
 	$(BIN)/ruff check $(CODE) tests
 	$(BIN)/ruff format --check $(CODE) tests
-	$(BIN)/mypy bot handlers services emulator
+	$(BIN)/mypy bot handlers services emulator mutate
 
 # Headless Chromium for the web chat test, from Debian's packages (needs root or sudo once).
 browser:

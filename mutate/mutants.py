@@ -103,12 +103,25 @@ def _children(node: ast.AST) -> Iterator[_Site]:
                     yield _Site(node, name, index)
 
 
+def _deletable(call: ast.expr) -> bool:
+    """A call statement whose deletion is a mutant. `super().__init__(...)` is not: without it
+    the code object loses its `__class__` cell and cannot be swapped in."""
+    if isinstance(call, ast.Await):
+        call = call.value
+    if not isinstance(call, ast.Call):
+        return False
+    owner = call.func.value if isinstance(call.func, ast.Attribute) else None
+    is_super = isinstance(owner, ast.Call) and ast.unparse(owner.func) == "super"
+    return not is_super
+
+
 def _negated_anyway(test: ast.expr) -> bool:
     """Negating this condition duplicates another mutant (`not` removed, `==` → `!=`, ...)."""
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         return True
     negatable = (ast.Eq, ast.NotEq, ast.In, ast.NotIn, ast.Is, ast.IsNot)
-    return isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], negatable)
+    single = isinstance(test, ast.Compare) and len(test.ops) == 1
+    return single and isinstance(test.ops[0], negatable)  # type: ignore[attr-defined]
 
 
 def _not(test: ast.expr) -> tuple[ast.expr, str]:
@@ -153,8 +166,8 @@ class _Collector:
                 swapped.ops[i] = COMPARE_SWAP[type(op)]()
                 self._add(site, swapped, function, ast.unparse(node), ast.unparse(swapped))
         elif isinstance(node, ast.BoolOp):
-            flipped = ast.BoolOp(op=ast.Or() if isinstance(node.op, ast.And) else ast.And())
-            flipped.values = node.values
+            other = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+            flipped = ast.BoolOp(op=other, values=node.values)
             self._add(site, flipped, function, ast.unparse(node), ast.unparse(flipped))
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             operand = copy.copy(node.operand)
@@ -164,20 +177,21 @@ class _Collector:
         elif isinstance(node, ast.Constant) and type(node.value) is int:
             self._constant(site, node, node.value + 1, function, parents)
             self._constant(site, node, node.value - 1, function, parents)
-        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call | ast.Await):
+        elif isinstance(node, ast.Expr) and _deletable(node.value):
             self._add(site, ast.Pass(), function, ast.unparse(node), "pass")
         elif isinstance(node, ast.If | ast.While | ast.IfExp) and not _negated_anyway(node.test):
             word = {ast.If: "if", ast.While: "while", ast.IfExp: "… if"}[type(node)]
             test, after = _not(node.test)
             changed = copy.copy(node)
             changed.test = test
-            self._add(site, changed, function, f"{word} {ast.unparse(node.test)}", f"{word} {after}")
+            before = f"{word} {ast.unparse(node.test)}"
+            self._add(site, changed, function, before, f"{word} {after}")
 
     def _constant(
         self,
         site: _Site,
         node: ast.Constant,
-        value: object,
+        value: int,
         function: str,
         parents: list[ast.AST],
     ) -> None:

@@ -160,7 +160,7 @@ def run_baseline(targets: Targets, modules: list[ModuleMutants]) -> Baseline:
         sys.settrace(tracer)
         threading.settrace(tracer)
         try:
-            code = pytest.main(
+            status = pytest.main(
                 [
                     "-q",
                     "-p",
@@ -172,9 +172,9 @@ def run_baseline(targets: Targets, modules: list[ModuleMutants]) -> Baseline:
             )
         finally:
             sys.settrace(None)
-            threading.settrace(None)  # type: ignore[arg-type]
-    if code not in (0, 1):
-        raise SystemExit(f"the baseline test run did not finish (pytest exit code {code})")
+            threading.settrace(None)
+    if status not in (0, 1):
+        raise SystemExit(f"the baseline test run did not finish (pytest exit code {status})")
     return baseline
 
 
@@ -264,10 +264,10 @@ def run_mutants(
             time.sleep(0.02)
             continue
         job = running.pop(pid)
-        code = os.waitstatus_to_exitcode(status)
-        if code == 0:
+        exit_code = os.waitstatus_to_exitcode(status)
+        if exit_code == 0:
             job.outcome.status = "survived"
-        elif code in (NOT_APPLIED, 3, 4, 5):
+        elif exit_code in (NOT_APPLIED, 3, 4, 5):
             job.outcome.status = "error"
         else:  # failed tests, an interrupted run or a crash: the mutant was noticed
             job.outcome.status = "killed"
@@ -372,7 +372,11 @@ def main(argv: list[str] | None = None) -> int:
 
     outcomes = run_mutants(
         targets,
-        modules, baseline, jobs=max(args.jobs, 1), quiet=not args.show_output, progress=progress
+        modules,
+        baseline,
+        jobs=max(args.jobs, 1),
+        quiet=not args.show_output,
+        progress=progress,
     )
     print(f"\n{len(outcomes)} mutants in {time.monotonic() - started:.0f} s")
     clean = report(modules, outcomes, load_accepted(args.accepted), verbose=args.verbose)
