@@ -15,6 +15,7 @@ from services.robokassa import (
     ALGORITHMS,
     InvalidSignature,
     Robokassa,
+    RobokassaError,
     digest,
     format_out_sum,
     jwt_hs256,
@@ -117,6 +118,9 @@ def test_payment_url_carries_everything_and_hashes_the_sent_out_sum() -> None:
     assert query["IsTest"] == "1" and query["IncCurrLabel"] == "Qiwi40PS"
     assert query["Shp_shop"] == "books"
     assert query["SignatureValue"] == digest("shop:350.00:42:pass1:Shp_shop=books")
+    assert "Email" not in query
+    with_email = client.payment_url("350.00", 42, "Заказ № 42", email="anna@example.ru")
+    assert parse_qs(urlparse(with_email).query)["Email"] == ["anna@example.ru"]
 
 
 def test_forged_or_tampered_results_are_refused() -> None:
@@ -177,6 +181,19 @@ def test_parsing_op_state_and_currencies() -> None:
         "</Description></Result></OperationStateResponse>"
     )
     assert missing.result_code == 3 and not missing.paid
+    assert missing.result_description == "not found"
+    half_field = parse_op_state(
+        f"<OperationStateResponse {ns}><Result><Code>0</Code></Result><UserField><Field>"
+        "<Name>Shp_shop</Name></Field></UserField></OperationStateResponse>"
+    )
+    assert half_field.user_fields == {}
+    with pytest.raises(RobokassaError) as error:
+        parse_currencies(
+            f"<CurrenciesList {ns}><Result><Code>5</Code><Description>unknown shop</Description>"
+            "</Result></CurrenciesList>"
+        )
+    assert (error.value.code, error.value.description) == (5, "unknown shop")
+    assert parse_currencies(f"<CurrenciesList {ns}><Groups/></CurrenciesList>") == []
     currencies = parse_currencies(
         f'<CurrenciesList {ns}><Result><Code>0</Code></Result><Groups><Group Code="EMoney" '
         'Description="Электронными деньгами"><Items><Currency Label="Qiwi40PS" Alias="QiwiWallet"'
