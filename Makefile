@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PO := $(wildcard locales/*/LC_MESSAGES/bot.po)
 MO := $(PO:.po=.mo)
-CODE := bot handlers services emulator bench crash
+CODE := bot handlers services emulator bench crash mutate
 
-.PHONY: run test lint format messages bench crash clean browser
+.PHONY: run test lint format messages bench crash clean browser mutate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ run: $(STAMP) $(MO)
 lint: $(STAMP)
 	$(BIN)/ruff check $(CODE) tests
 	$(BIN)/ruff format --check $(CODE) tests
-	$(BIN)/mypy bot handlers services emulator
+	$(BIN)/mypy bot handlers services emulator mutate
 
 # Headless Chromium for the web chat test, from Debian's packages (needs root or sudo once).
 browser:
@@ -63,3 +63,9 @@ bench: $(STAMP) $(MO)
 # Also the last step of `make test`; this target runs it alone.
 crash: $(STAMP) $(MO)
 	$(BIN)/python -m pytest crash -p no:cacheprovider
+
+# Mutation testing of the money and trust modules (not part of `make test`; several minutes).
+# Modules and their tests: mutate/targets.toml; explained survivors: mutate/accepted.toml.
+# One module: make mutate MODULES=services/ledger.py
+mutate: $(STAMP) $(MO)
+	$(BIN)/python -m mutate $(MODULES)

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bot.app import Services
 from bot.sandbox_web import build_sandbox_routes, form_params, logged_inv_id
-from services.checkout import ShpMismatch, UnknownInvoice, WrongAmount
+from services.checkout import ModeMismatch, ShpMismatch, UnknownInvoice, WrongAmount
 from services.robokassa import InvalidSignature
 
 SERVICES_KEY = web.AppKey("services", Services)
@@ -31,6 +31,13 @@ async def result_url(request: web.Request) -> web.Response:
     except InvalidSignature:
         log.warning("ResultURL for InvId %s: bad signature", inv_id)
         return web.Response(status=400, text="bad signature")
+    except ModeMismatch:
+        log.warning(
+            "ResultURL for InvId %s: test=%s does not match the shop's mode",
+            inv_id,
+            params.get("IsTest") == "1",
+        )
+        return web.Response(status=400, text="wrong mode")
     except UnknownInvoice:
         log.warning("ResultURL for unknown InvId %s", inv_id)
         return web.Response(status=400, text="unknown invoice")

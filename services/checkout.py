@@ -42,6 +42,11 @@ class ShpMismatch(DomainError):
     pass
 
 
+class ModeMismatch(DomainError):
+    """A ResultURL's IsTest differs from the shop's mode: a test payment never pays a live
+    order, and a live notification never reaches a shop that is still testing."""
+
+
 class RefundNotPossible(DomainError):
     """Only a paid (or handed-over) order can be refunded."""
 
@@ -161,10 +166,12 @@ class Checkout:
     async def accept_result(self, params: Mapping[str, str]) -> Settled:
         """A ResultURL call: signature, invoice, amount and Shp checked; then settled once.
 
-        Raises `InvalidSignature`, `UnknownInvoice`, `WrongAmount` or `ShpMismatch`, and then
-        nothing changes.
+        Raises `InvalidSignature`, `ModeMismatch`, `UnknownInvoice`, `WrongAmount` or
+        `ShpMismatch`, and then nothing changes.
         """
         note = self.robokassa.check_result(params)
+        if note.is_test != self.robokassa.is_test:
+            raise ModeMismatch()
         now = self._now()
 
         def settle(conn: sqlite3.Connection) -> Settled:

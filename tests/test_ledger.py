@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,71 @@ async def test_balance_cap_refuses_before_anything_is_written(ledger: Ledger, db
     assert error.value.room == 100_000
     row = await db.fetchone("SELECT COUNT(*) FROM transfers")
     assert row is not None and row[0] == 1
+
+
+async def test_a_credit_landing_exactly_on_the_cap_is_taken_and_not_a_kopeck_more(
+    ledger: Ledger, db: Database
+) -> None:
+    await ledger.open_account(CASH, "external", allow_negative=True)
+    await ledger.open_account("wallet:capped", "wallet", max_balance=1_500_000)
+    await ledger.transfer(CASH, "wallet:capped", 1_400_000, "t1")
+    await ledger.transfer(CASH, "wallet:capped", 100_000, "t2")
+    assert await ledger.balance("wallet:capped") == 1_500_000
+    with pytest.raises(BalanceCapExceeded) as error:
+        await ledger.transfer(CASH, "wallet:capped", 1, "t3")
+    assert error.value.room == 0
+    assert await ledger.balance("wallet:capped") == 1_500_000
+
+
+async def test_one_kopeck_moves_and_shows_in_both_histories(ledger: Ledger) -> None:
+    await open_world(ledger)
+    await ledger.transfer(CASH, USERS[0], 1, "k1", memo="in")
+    await ledger.transfer(USERS[0], USERS[1], 1, "k2", memo="out")
+    assert [(m.amount, m.counterparty) for m in await ledger.history(USERS[0])] == [
+        (-1, USERS[1]),
+        (1, CASH),
+    ]
+    assert [(m.amount, m.counterparty) for m in await ledger.history(USERS[1])] == [(1, USERS[0])]
+    assert await ledger.balance(USERS[1]) == 1
+
+
+async def test_the_invariant_check_notices_books_that_do_not_balance(
+    ledger: Ledger, db: Database
+) -> None:
+    await open_world(ledger)
+    first = await ledger.transfer(CASH, USERS[0], 500, "t1")
+    assert (await ledger.check_invariants()).ok
+
+    # A cached balance that differs from its entries (the entries still sum to zero).
+    await db.transaction(
+        lambda c: c.execute("UPDATE accounts SET balance = 400 WHERE id = ?", (USERS[0],))
+    )
+    report = await ledger.check_invariants()
+    assert not report.ok and report.mismatched_accounts == [USERS[0]] and report.entries_sum == 0
+    await db.transaction(
+        lambda c: c.execute("UPDATE accounts SET balance = 500 WHERE id = ?", (USERS[0],))
+    )
+    # Money that appeared from nowhere: an entry without its counterpart.
+    await db.transaction(
+        lambda c: c.execute(
+            "UPDATE entries SET amount = 600 WHERE transfer_id = ? AND amount > 0", (first.id,)
+        )
+    )
+    report = await ledger.check_invariants()
+    assert not report.ok and report.unbalanced_transfers == [first.id]
+    assert report.entries_sum == 100 and report.balances_sum == 0
+    await db.transaction(
+        lambda c: c.execute(
+            "UPDATE entries SET amount = 500 WHERE transfer_id = ? AND amount > 0", (first.id,)
+        )
+    )
+
+
+async def test_a_ledger_without_a_clock_stamps_the_real_time(db: Database) -> None:
+    ledger = Ledger(db)
+    await open_world(ledger)
+    moved = await ledger.transfer(CASH, USERS[0], 100, "now")
+    assert abs(moved.created_at - datetime.now(UTC)) < timedelta(minutes=1)
 
 
 async def test_bad_amounts_and_unknown_accounts_are_refused(ledger: Ledger) -> None:

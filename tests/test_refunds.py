@@ -7,9 +7,9 @@ import asyncio
 import httpx
 
 from services.checkout import shop_account
-from services.robokassa import jwt_hs256
+from services.robokassa import RefundRequest, RefundState, jwt_hs256
 from services.wallet import wallet_account
-from tests.harness import Harness, Person
+from tests.harness import Harness, Person, Seen
 from tests.test_payment_journey import PHONE, owner_of, pay_roses_in_app
 
 ROSES = "1 890,00 ₽"
@@ -195,3 +195,115 @@ async def test_a_refund_whose_answer_was_lost_is_finished_once_by_the_job(
     assert await harness.services.ledger.balance(shop_account("flowers")) == 0
     await harness.drain()
     assert len([m for m in anna.bot_messages() if m.text.startswith("↩️")]) == 1
+
+
+async def ask_for_refund(olga: Person, order: int) -> Seen:
+    await open_card(olga, order)
+    await olga.press("↩️ Вернуть деньги")
+    return await olga.press(f"✅ Да, вернуть {ROSES}")
+
+
+async def test_a_refund_robokassa_is_still_processing_is_finished_by_the_job(
+    harness: Harness,
+) -> None:
+    olga, anna, order = await paid_roses(harness)
+    checkout = harness.services.checkout()
+    robokassa = checkout.robokassa
+    real_state = robokassa.refund_state
+    asked: list[str] = []
+
+    async def processing(request_id: str) -> RefundState:
+        asked.append(request_id)
+        return RefundState(request_id, "1890.00", "processing")
+
+    robokassa.refund_state = processing  # type: ignore[method-assign]
+    seen = await ask_for_refund(olga, order)
+    assert f"↩️ Возврат {ROSES}: Робокасса его обрабатывает." in seen.text
+    assert (await checkout.refund_of(order)).state == "processing"  # type: ignore[union-attr]
+    # Until Robokassa says it is done, the shop keeps the money in its books.
+    assert await harness.services.ledger.balance(shop_account("flowers")) == 189_000
+    await harness.jobs.run_once()  # the job asks again: still processing
+    assert len(asked) == 2
+    await harness.jobs.run_once()  # and not again within half a minute
+    assert len(asked) == 2
+    robokassa.refund_state = real_state  # type: ignore[method-assign]
+    harness.clock.advance(seconds=31)
+    await harness.jobs.run_once()
+    refund = await checkout.refund_of(order)
+    assert refund is not None and refund.done
+    assert await harness.services.ledger.balance(shop_account("flowers")) == 0
+    await harness.drain()
+    assert olga.last.text == f"↩️ Заказ № {order}: возврат {ROSES} выполнен, покупатель уведомлён."
+    # A late repeat of the same answer moves nothing and tells no one again.
+    request_id = asked[0]
+    await checkout._check_refund(order, request_id, tell_owner=True)
+    await harness.jobs.run_once()
+    await harness.drain()
+    assert await harness.services.ledger.balance(shop_account("flowers")) == 0
+    assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000
+    assert len([m for m in anna.bot_messages() if m.text.startswith("↩️")]) == 1
+    assert len([m for m in olga.bot_messages() if m.text.startswith("↩️ Заказ №")]) == 1
+
+
+async def test_a_refund_robokassa_refuses_keeps_the_money_with_the_shop(harness: Harness) -> None:
+    olga, anna, order = await paid_roses(harness)
+    checkout = harness.services.checkout()
+
+    async def refused(op_key: str, refund_sum: int | None = None) -> RefundRequest:
+        return RefundRequest(False, None, "NotEnoughOperationFunds")
+
+    checkout.robokassa.create_refund = refused  # type: ignore[method-assign]
+    seen = await ask_for_refund(olga, order)
+    assert f"↩️ Возврат {ROSES}: Робокасса отказала (NotEnoughOperationFunds)." in seen.text
+    refund = await checkout.refund_of(order)
+    assert refund is not None and refund.state == "failed" and not refund.open
+    assert await harness.services.ledger.balance(shop_account("flowers")) == 189_000
+    assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000 - 189_000
+    harness.clock.advance(seconds=120)
+    await harness.jobs.run_once()  # a refused request is not sent again
+    assert (await checkout.refund_of(order)).state == "failed"  # type: ignore[union-attr]
+    await harness.drain()
+    assert not [m for m in anna.bot_messages() if m.text.startswith("↩️")]
+
+
+async def test_an_answer_without_a_request_id_is_a_refusal(harness: Harness) -> None:
+    olga, _, order = await paid_roses(harness)
+    checkout = harness.services.checkout()
+
+    async def no_id(op_key: str, refund_sum: int | None = None) -> RefundRequest:
+        return RefundRequest(True, None, "")
+
+    checkout.robokassa.create_refund = no_id  # type: ignore[method-assign]
+    seen = await ask_for_refund(olga, order)
+    assert f"↩️ Возврат {ROSES}: Робокасса отказала (refused)." in seen.text
+    assert await harness.services.ledger.balance(shop_account("flowers")) == 189_000
+
+
+async def test_a_refund_robokassa_cancels_later_is_reported_to_the_owner(
+    harness: Harness,
+) -> None:
+    olga, anna, order = await paid_roses(harness)
+    checkout = harness.services.checkout()
+    robokassa = checkout.robokassa
+    real_state = robokassa.refund_state
+
+    async def processing(request_id: str) -> RefundState:
+        return RefundState(request_id, "1890.00", "processing")
+
+    async def canceled(request_id: str) -> RefundState:
+        return RefundState(request_id, "1890.00", "canceled")
+
+    robokassa.refund_state = processing  # type: ignore[method-assign]
+    await ask_for_refund(olga, order)
+    robokassa.refund_state = canceled  # type: ignore[method-assign]
+    await harness.jobs.run_once()
+    robokassa.refund_state = real_state  # type: ignore[method-assign]
+    refund = await checkout.refund_of(order)
+    assert refund is not None and refund.state == "canceled"
+    assert refund.message == "Robokassa: canceled"
+    assert await harness.services.ledger.balance(shop_account("flowers")) == 189_000
+    await harness.drain()
+    assert olga.last.text == (
+        f"↩️ Заказ № {order}: Робокасса отклонила возврат {ROSES} (Robokassa: canceled)."
+    )
+    assert not [m for m in anna.bot_messages() if m.text.startswith("↩️")]

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import parse_qs, quote, urlparse
 
+import httpx
 import pytest
+from aiohttp import web
 
 from services.robokassa import (
     ALGORITHMS,
     InvalidSignature,
     Robokassa,
+    RobokassaError,
     digest,
     format_out_sum,
     jwt_hs256,
@@ -113,6 +118,9 @@ def test_payment_url_carries_everything_and_hashes_the_sent_out_sum() -> None:
     assert query["IsTest"] == "1" and query["IncCurrLabel"] == "Qiwi40PS"
     assert query["Shp_shop"] == "books"
     assert query["SignatureValue"] == digest("shop:350.00:42:pass1:Shp_shop=books")
+    assert "Email" not in query
+    with_email = client.payment_url("350.00", 42, "Заказ № 42", email="anna@example.ru")
+    assert parse_qs(urlparse(with_email).query)["Email"] == ["anna@example.ru"]
 
 
 def test_forged_or_tampered_results_are_refused() -> None:
@@ -144,6 +152,8 @@ def test_forged_or_tampered_results_are_refused() -> None:
 def test_out_sum_edges() -> None:
     assert format_out_sum(35000) == "350.00"
     assert format_out_sum(5) == "0.05"
+    assert format_out_sum(1) == "0.01"
+    assert parse_out_sum("0.01") == 1
     assert parse_out_sum("100.000000") == 10000
     for bad in ("abc", "0", "-1", "1.001"):
         with pytest.raises(ValueError):
@@ -171,6 +181,19 @@ def test_parsing_op_state_and_currencies() -> None:
         "</Description></Result></OperationStateResponse>"
     )
     assert missing.result_code == 3 and not missing.paid
+    assert missing.result_description == "not found"
+    half_field = parse_op_state(
+        f"<OperationStateResponse {ns}><Result><Code>0</Code></Result><UserField><Field>"
+        "<Name>Shp_shop</Name></Field></UserField></OperationStateResponse>"
+    )
+    assert half_field.user_fields == {}
+    with pytest.raises(RobokassaError) as error:
+        parse_currencies(
+            f"<CurrenciesList {ns}><Result><Code>5</Code><Description>unknown shop</Description>"
+            "</Result></CurrenciesList>"
+        )
+    assert (error.value.code, error.value.description) == (5, "unknown shop")
+    assert parse_currencies(f"<CurrenciesList {ns}><Groups/></CurrenciesList>") == []
     currencies = parse_currencies(
         f'<CurrenciesList {ns}><Result><Code>0</Code></Result><Groups><Group Code="EMoney" '
         'Description="Электронными деньгами"><Items><Currency Label="Qiwi40PS" Alias="QiwiWallet"'
@@ -201,3 +224,88 @@ def test_refund_token_is_a_standard_hs256_jwt() -> None:
         jwt_verify(f"{header}.{forged_body}.{signature}", "your-256-bit-secret")
     with pytest.raises(InvalidSignature):
         jwt_verify("not-a-token", "your-256-bit-secret")
+
+
+@asynccontextmanager
+async def robokassa_answering(
+    status: int, seen: list[dict[str, object]] | None = None
+) -> AsyncIterator[Robokassa]:
+    """A stand-in Robokassa on 127.0.0.1 whose every answer has `status` and a well-formed body
+    that says "paid", "success", "finished": an error status must win over what the body says."""
+    ns = 'xmlns="http://merchant.roboxchange.com/WebService/"'
+
+    async def op_state(request: web.Request) -> web.Response:
+        body = (
+            f"<OperationStateResponse {ns}><Result><Code>0</Code></Result><State><Code>100"
+            "</Code></State><Info><OutSum>10.00</OutSum><OpKey>k1</OpKey></Info>"
+            "</OperationStateResponse>"
+        )
+        return web.Response(status=status, text=body, content_type="text/xml")
+
+    async def currencies(request: web.Request) -> web.Response:
+        body = (
+            f'<CurrenciesList {ns}><Result><Code>0</Code></Result><Groups><Group Code="EMoney">'
+            '<Items><Currency Label="Qiwi40PS" Name="QIWI"/></Items></Group></Groups>'
+            "</CurrenciesList>"
+        )
+        return web.Response(status=status, text=body, content_type="text/xml")
+
+    async def create(request: web.Request) -> web.Response:
+        token = await request.text()
+        if seen is not None:
+            seen.append(jwt_verify(token, "pass3"))
+        return web.json_response({"success": True, "requestId": "r1"}, status=status)
+
+    async def get_state(request: web.Request) -> web.Response:
+        answer = {"requestId": request.query["id"], "amount": "10.00", "label": "finished"}
+        return web.json_response(answer, status=status)
+
+    app = web.Application()
+    app.router.add_get("/Merchant/WebService/Service.asmx/OpStateExt", op_state)
+    app.router.add_get("/Merchant/WebService/Service.asmx/GetCurrencies", currencies)
+    app.router.add_post("/RefundService/Refund/Create", create)
+    app.router.add_get("/RefundService/Refund/GetState", get_state)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    base = f"http://127.0.0.1:{port}"
+    client = Robokassa(
+        "shop",
+        "pass1",
+        "pass2",
+        base_url=base,
+        password3="pass3",
+        refund_url=f"{base}/RefundService",
+    )
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        await runner.cleanup()
+
+
+async def test_an_error_status_from_robokassa_is_never_read_as_an_answer() -> None:
+    async with robokassa_answering(500) as client:
+        with pytest.raises(httpx.HTTPStatusError):
+            await client.op_state(7)
+        with pytest.raises(httpx.HTTPStatusError):
+            await client.currencies()
+        with pytest.raises(httpx.HTTPStatusError):
+            await client.create_refund("k1", 1000)
+        with pytest.raises(httpx.HTTPStatusError):
+            await client.refund_state("r1")
+
+
+async def test_the_refund_token_carries_the_sum_only_when_one_is_given() -> None:
+    seen: list[dict[str, object]] = []
+    async with robokassa_answering(200, seen) as client:
+        whole = await client.create_refund("k1")
+        part = await client.create_refund("k1", 1)
+        state = await client.refund_state("r1")
+        paid = await client.op_state(7)
+    assert seen == [{"OpKey": "k1"}, {"OpKey": "k1", "RefundSum": "0.01"}]
+    assert whole.success and part.request_id == "r1"
+    assert (state.label, state.amount) == ("finished", "10.00")
+    assert paid.paid and paid.op_key == "k1"

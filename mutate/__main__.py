@@ -1,0 +1,5 @@
+import sys
+
+from mutate.runner import main
+
+sys.exit(main())
