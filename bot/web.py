@@ -33,7 +33,7 @@ async def result_url(request: web.Request) -> web.Response:
         return web.Response(status=400, text="bad signature")
     except ModeMismatch:
         log.warning(
-            "ResultURL for InvId %s: test=%s does not match the shop's mode",
+            "ResultURL for InvId %s: IsTest=1 is %s, the shop's mode differs",
             inv_id,
             params.get("IsTest") == "1",
         )

@@ -103,6 +103,6 @@ async def test_a_paid_state_with_another_sum_settles_nothing(harness: Harness) -
     assert (await harness.services.merchant.order(order)).status == "awaiting"
     # Someone must look at it: logged as an error (and taken off the harness's list of errors).
     assert [r.getMessage() for r in harness.errors.records] == [
-        f"OpStateExt for {order} reports another sum: 1.00"
+        f"OpStateExt for {order} reports another sum: '1.00'"
     ]
     harness.errors.records.clear()

@@ -28,8 +28,10 @@ def shop_client(h: Harness) -> Robokassa:
 def signed_result(h: Harness, out_sum: str, inv_id: str, shop: str = "flowers") -> dict[str, str]:
     """ResultURL parameters as Robokassa would sign them, whatever their values."""
     shp = {"Shp_shop": shop}
-    signature = shop_client(h).result_signature(out_sum, inv_id, shp)
-    return {"OutSum": out_sum, "InvId": inv_id, "SignatureValue": signature, **shp}
+    client = shop_client(h)
+    signature = client.result_signature(out_sum, inv_id, shp)
+    mode = {"IsTest": "1"} if client.is_test else {}
+    return {"OutSum": out_sum, "InvId": inv_id, "SignatureValue": signature, **mode, **shp}
 
 
 async def order_statuses(h: Harness) -> list[tuple[int, str]]:
