@@ -223,6 +223,12 @@ class Lifecycle(RuleBasedStateMachine):
     def cancel(self, order: int) -> None:
         self.run(self.services.merchant.cancel_order(order, BUYER))
 
+    @rule(bill=bills)
+    def cancel_while_paying(self, bill: int) -> None:
+        """The buyer cancels the order whose invoice is open on another screen."""
+        inv_id = self.run(self.services.aggregator.bill(bill)).inv_id
+        self.run(self.services.merchant.cancel_order(inv_id, BUYER))
+
     @rule(minutes=st.sampled_from([1, 6, 31]))
     def time_passes(self, minutes: int) -> None:
         self.clock.advance(minutes=minutes)

@@ -6,10 +6,18 @@ import httpx
 
 from services.aggregator import CALLBACK_MAX_TRIES, CLEARING, _operation
 from services.checkout import Checkout
-from services.robokassa import OpState
+from services.robokassa import OpState, RefundRequest
 from services.wallet import wallet_account
 from tests.harness import Harness, Person
-from tests.test_payment_journey import PHONE, fund, order_roses, paid_operation, to_invoice
+from tests.test_payment_journey import (
+    PHONE,
+    fund,
+    order_roses,
+    owner_of,
+    paid_operation,
+    pay_roses_in_app,
+    to_invoice,
+)
 from tests.test_wallet_journey import register
 
 ROSES = 189_000
@@ -168,3 +176,32 @@ async def test_reconciliation_remembers_what_it_asked_across_a_restart(harness: 
     harness.clock.advance(minutes=6)
     await restarted().reconcile()
     assert asked == [order, order]
+
+
+async def test_the_refund_job_remembers_what_it_asked_across_a_restart(harness: Harness) -> None:
+    olga = await owner_of(harness, "flowers")
+    anna = harness.person()
+    order = await pay_roses_in_app(harness, anna)
+    services = harness.services
+    robokassa = services.robokassa
+    assert robokassa is not None
+    sent: list[str] = []
+
+    async def unreachable(op_key: str, refund_sum: int | None = None) -> RefundRequest:
+        sent.append(op_key)
+        raise httpx.ConnectError("Robokassa is unreachable")
+
+    robokassa.create_refund = unreachable  # type: ignore[method-assign]
+    await services.checkout().refund(order, olga.id)
+    assert len(sent) == 1
+
+    def restarted() -> Checkout:
+        return Checkout(services.db, services.clock, services.merchant, robokassa)
+
+    harness.clock.advance(seconds=61)
+    await restarted().follow_refunds()
+    await restarted().follow_refunds()  # a restart a moment later does not send it again
+    assert len(sent) == 2
+    harness.clock.advance(seconds=31)
+    await restarted().follow_refunds()
+    assert len(sent) == 3
