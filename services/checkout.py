@@ -343,6 +343,8 @@ class Checkout:
                     "UPDATE refunds SET state = ?, message = ?, finished_at = ? WHERE order_id = ?",
                     (outcome, reason[:200], now, order_id),
                 )
+                if refund.to_payer:  # no owner asked for it: someone has to look at it
+                    log.error("money for order %s could not go back: %s", order_id, reason)
                 return
             conn.execute(
                 "UPDATE refunds SET state = 'finished', finished_at = ? WHERE order_id = ?",
