@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
@@ -94,6 +95,10 @@ class Services:
                     algorithm=config.algorithm,
                     password3=password3,
                 )
+            )
+            # Both sides live here: a released order closes its invoice in the same transaction.
+            self.merchant.release_hooks["sandbox"] = partial(
+                self.aggregator.close_invoice, config.login
             )
         self._checkout = Checkout(
             self.db,
@@ -304,6 +309,7 @@ def renderers() -> dict[str, Renderer]:
         "order_fulfilled": shop.render_order_fulfilled,
         "order_refunded_buyer": shop.render_order_refunded_buyer,
         "refund_result_owner": owner.render_refund_result_owner,
+        "payment_returned": payment.render_payment_returned,
     }
 
 

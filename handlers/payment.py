@@ -9,6 +9,7 @@ gets a button to the real payment page. Either way "paid" is announced only afte
 from __future__ import annotations
 
 import contextlib
+import html
 from enum import StrEnum
 from typing import Any
 
@@ -72,6 +73,23 @@ def payment_buttons(order: Order) -> list[list[InlineKeyboardButton]]:
     return [[button(_("💳 Pay via Robokassa"), PayCb(action=PayAction.start, order=order.id))]]
 
 
+def render_payment_returned(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Money reached an order that could no longer be paid; it went back to the payer."""
+    if payload.get("reason") == "cancelled":
+        why = _("Order No. {number} ({item}) had been cancelled when the payment arrived.")
+    else:
+        why = _("Order No. {number} ({item}) had expired when the payment arrived.")
+    text = (
+        why.format(number=payload["order"], item=html.escape(payload["item"]))
+        + "\n"
+        + _(
+            "↩️ The {amount} went back where it came from: the QIWI wallet or that number's "
+            "mobile balance."
+        ).format(amount=money(payload["amount"]))
+    )
+    return text, InlineKeyboardMarkup(inline_keyboard=[[home_button()]])
+
+
 def invoice_text(order: Order, bill: Bill) -> str:
     return _(
         "🧾 Invoice No. {bill} for <b>{amount}</b> is issued to {phone}\n"
@@ -122,6 +140,10 @@ async def _not_payable(event: Message | CallbackQuery, order: Order) -> None:
 
     if order.status in ("paid", "fulfilled"):
         text = _("Order No. {number} is already paid.").format(number=order.id)
+    elif order.status == "cancelled":
+        text = _(
+            "Order No. {number} is cancelled and its invoice is closed. No money was taken."
+        ).format(number=order.id)
     else:
         text = _("The invoice has expired and order No. {number} is cancelled.").format(
             number=order.id
@@ -447,6 +469,11 @@ async def typed_secret(
     except (KeyError, BillNotFound):
         await state.clear()
         await message.answer(_("Let's start again."))
+        return
+    if bill.status != "WAITING" or bill.expires_at <= aggregator.clock.now():
+        # Closed meanwhile (the order was cancelled or expired): no key needed, nothing to pay.
+        await state.set_state(None)
+        await _not_payable(message, await merchant.order(bill.inv_id))
         return
     try:
         await wallets.verify_secret(bill.phone, message.text or "")

@@ -43,7 +43,11 @@ from services.terminal import CashDesk
 from services.wallet import WalletService, pay_from_wallet, wallet_account
 
 log = logging.getLogger(__name__)
-CLEARING = "clearing:robokassa"
+CLEARING = ledger.CLEARING_ACCOUNT
+# ResultURL is retried with backoff, but not forever: after this many tries, or this long after
+# the payment, the shop is left to find the payment itself (OpStateExt), as with the real service.
+CALLBACK_MAX_TRIES = 12
+CALLBACK_GIVE_UP_AFTER = 86400
 
 
 def open_clearing(conn: sqlite3.Connection, now: int) -> None:
@@ -479,17 +483,25 @@ class Aggregator:
                     ok = response.status_code == 200 and response.text.strip() == f"OK{op.inv_id}"
                 except httpx.HTTPError as error:
                     log.warning("ResultURL for InvId %s failed: %r", op.inv_id, error)
-            await self._record_callback(op.id, ok, row["callback_tries"] + 1, now)
+            await self._record_callback(op, ok, row["callback_tries"] + 1, row["state_at"], now)
             delivered += ok
         return delivered
 
-    async def _record_callback(self, op_id: int, ok: bool, tries: int, now: int) -> None:
+    async def _record_callback(
+        self, op: Operation, ok: bool, tries: int, paid_at: int, now: int
+    ) -> None:
+        """After a try: done, again later with backoff, or given up (reconciliation's turn)."""
         retry_at = None if ok else now + min(2**tries, 3600)
+        if retry_at is not None and (
+            tries >= CALLBACK_MAX_TRIES or retry_at - paid_at > CALLBACK_GIVE_UP_AFTER
+        ):
+            log.warning("ResultURL for InvId %s: giving up after %s tries", op.inv_id, tries)
+            retry_at = None
         await self.db.transaction(
             lambda c: c.execute(
                 "UPDATE rk_operations SET callback_done = ?, callback_tries = ?,"
-                " callback_due_at = ? WHERE id = ?",
-                (int(ok), tries, retry_at, op_id),
+                " callback_due_at = ? WHERE id = ? AND state = 100",
+                (int(ok), tries, retry_at, op.id),
             )
         )
 
@@ -548,43 +560,86 @@ class Aggregator:
         now = self._now()
 
         def refund(conn: sqlite3.Connection) -> str | None:
-            if conn.execute(
-                "SELECT 1 FROM rk_refunds WHERE operation_id = ?", (operation_id,)
-            ).fetchone():
-                return "AlreadyRefunded"
-            bill = conn.execute(
-                "SELECT phone FROM bills WHERE operation_id = ? AND status = 'PAID'",
-                (operation_id,),
-            ).fetchone()
-            if bill is None:
-                return "OperationNotPaid"
-            open_clearing(conn, now)
-            target = self._refund_target(conn, bill["phone"], now)
-            key = f"rk-refund:{operation_id}"
-            try:
-                ledger.post(conn, CLEARING, target, amount, key, now=now, memo="refund")
-            except BalanceCapExceeded:  # the wallet is full: the number's mobile balance
-                phone = target.removeprefix("wallet:")
-                ensure_phone(conn, phone, now)
-                ledger.post(
-                    conn, CLEARING, mobile_account(phone), amount, key, now=now, memo="refund"
-                )
-            conn.execute(
-                "INSERT INTO rk_refunds (request_id, operation_id, amount, label, created_at)"
-                " VALUES (?, ?, ?, 'finished', ?)",
-                (request_id, operation_id, amount, now),
-            )
-            if full:
-                conn.execute(
-                    "UPDATE rk_operations SET state = 60, state_at = ? WHERE id = ?",
-                    (now, operation_id),
-                )
-            return None
+            return self._refund_in(conn, operation_id, amount, request_id, now, full=full)
 
         refused = await self.db.transaction(refund)
         if refused is not None:
             return {"success": False, "message": refused}
         return {"success": True, "message": None, "requestId": request_id}
+
+    def _refund_in(
+        self,
+        conn: sqlite3.Connection,
+        operation_id: int,
+        amount: int,
+        request_id: str,
+        now: int,
+        *,
+        full: bool,
+    ) -> str | None:
+        """Clearing → the payer, inside the caller's transaction; once per operation.
+
+        Returns Robokassa's reason when it cannot be done (then nothing is written).
+        """
+        if conn.execute(
+            "SELECT 1 FROM rk_refunds WHERE operation_id = ?", (operation_id,)
+        ).fetchone():
+            return "AlreadyRefunded"
+        bill = conn.execute(
+            "SELECT phone FROM bills WHERE operation_id = ? AND status = 'PAID'",
+            (operation_id,),
+        ).fetchone()
+        if bill is None:
+            return "OperationNotPaid"
+        open_clearing(conn, now)
+        target = self._refund_target(conn, bill["phone"], now)
+        key = f"rk-refund:{operation_id}"
+        try:
+            ledger.post(conn, CLEARING, target, amount, key, now=now, memo="refund")
+        except BalanceCapExceeded:  # the wallet is full: the number's mobile balance
+            phone = target.removeprefix("wallet:")
+            ensure_phone(conn, phone, now)
+            ledger.post(conn, CLEARING, mobile_account(phone), amount, key, now=now, memo="refund")
+        conn.execute(
+            "INSERT INTO rk_refunds (request_id, operation_id, amount, label, created_at)"
+            " VALUES (?, ?, ?, 'finished', ?)",
+            (request_id, operation_id, amount, now),
+        )
+        if full:
+            conn.execute(
+                "UPDATE rk_operations SET state = 60, state_at = ?, callback_due_at = NULL"
+                " WHERE id = ?",
+                (now, operation_id),
+            )
+        return None
+
+    def close_invoice(self, login: str, conn: sqlite3.Connection, inv_id: int, now: int) -> int:
+        """The shop released order `inv_id` (cancelled or expired), in the caller's transaction.
+
+        Its waiting bills are rejected and the operation cancelled (state 10), so a later attempt
+        to pay is refused and debits nothing. If a bill was paid a moment before (its ResultURL
+        not yet handled, so the shop never took the money), that money goes back to the payer
+        now and the operation is refunded (state 60). Returns the kopecks given back.
+        """
+        op = conn.execute(
+            "SELECT id, state, amount FROM rk_operations WHERE merchant_login = ? AND inv_id = ?",
+            (login, inv_id),
+        ).fetchone()
+        if op is None:
+            return 0
+        conn.execute(
+            "UPDATE bills SET status = 'REJECTED' WHERE operation_id = ? AND status = 'WAITING'",
+            (op["id"],),
+        )
+        if op["state"] == 5:
+            conn.execute(
+                "UPDATE rk_operations SET state = 10, state_at = ? WHERE id = ?", (now, op["id"])
+            )
+            return 0
+        if op["state"] != 100:
+            return 0
+        refused = self._refund_in(conn, op["id"], op["amount"], str(uuid.uuid4()), now, full=True)
+        return 0 if refused else int(op["amount"])
 
     def _refund_target(self, conn: sqlite3.Connection, phone: str, now: int) -> str:
         """Where a refund goes: the payer's active wallet, else that number's mobile balance."""

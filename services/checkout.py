@@ -3,6 +3,8 @@
 Only ResultURL (signed with Password#2) or OpStateExt prove a payment. Either way the order is
 settled by `settle_in`: the order is marked paid, the money moves from the aggregator's clearing
 account to the shop, and the notifications are queued, all in one transaction and at most once.
+Money for an order that can no longer be paid (cancelled, expired) is not a sale: it is sent back
+to the payer through the Refund API, and the buyer is told.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class Refund:
     amount: int
     state: str  # requested | processing | finished | canceled | failed
     message: str
+    to_payer: bool = False  # money that reached a non-payable order: never the shop's
 
     @property
     def done(self) -> bool:
@@ -69,17 +72,21 @@ class Refund:
 
 def refund_of(conn: sqlite3.Connection, order_id: int) -> Refund | None:
     row = conn.execute(
-        "SELECT order_id, amount, state, message FROM refunds WHERE order_id = ?", (order_id,)
+        "SELECT order_id, amount, state, message, to_payer FROM refunds WHERE order_id = ?",
+        (order_id,),
     ).fetchone()
     if row is None:
         return None
-    return Refund(row["order_id"], row["amount"], row["state"], row["message"])
+    return Refund(
+        row["order_id"], row["amount"], row["state"], row["message"], bool(row["to_payer"])
+    )
 
 
 @dataclass(frozen=True)
 class Settled:
     order: Order
     newly_paid: bool
+    returning: bool = False  # not payable: the money is on its way back to the payer
 
 
 def shop_account(shop_id: str) -> str:
@@ -93,6 +100,15 @@ def settle_in(conn: sqlite3.Connection, order_id: int, amount: int, now: int) ->
         raise UnknownInvoice()
     if amount != order.amount:
         raise WrongAmount()
+    if order.status in ("cancelled", "expired"):
+        # Paid after all (a race with the cancel, a late live payment): not a sale. Recorded
+        # here, sent by the caller (or the refund job); once, however often it is reported.
+        conn.execute(
+            "INSERT OR IGNORE INTO refunds (order_id, amount, requested_by, to_payer, created_at)"
+            " VALUES (?, ?, 0, 1, ?)",
+            (order_id, amount, now),
+        )
+        return Settled(order, newly_paid=False, returning=True)
     already = order.status in ("paid", "fulfilled")
     paid = mark_paid_in(conn, order_id, now)
     open_clearing(conn, now)
@@ -131,8 +147,6 @@ class Checkout:
         self.merchant = merchant
         self.robokassa = robokassa
         self.reconcile_after = reconcile_after
-        self._checked: dict[int, int] = {}
-        self._refund_checked: dict[int, int] = {}
 
     def _now(self) -> int:
         return to_ts(self.clock.now())
@@ -167,7 +181,9 @@ class Checkout:
         """A ResultURL call: signature, invoice, amount and Shp checked; then settled once.
 
         Raises `InvalidSignature`, `ModeMismatch`, `UnknownInvoice`, `WrongAmount` or
-        `ShpMismatch`, and then nothing changes.
+        `ShpMismatch`, and then nothing changes. For an order that can no longer be paid the
+        money's return is recorded (and sent): handled as well, so the call is answered `OK`
+        and not repeated.
         """
         note = self.robokassa.check_result(params)
         if note.is_test != self.robokassa.is_test:
@@ -182,28 +198,36 @@ class Checkout:
                 raise ShpMismatch()
             return settle_in(conn, note.inv_id, note.amount, now)
 
-        return await self.db.transaction(settle)
+        settled = await self.db.transaction(settle)
+        await self._return_to_payer(settled)
+        return settled
 
     async def _settle(self, order_id: int, amount: int, now: int) -> Settled:
         def settle(conn: sqlite3.Connection) -> Settled:
             return settle_in(conn, order_id, amount, now)
 
-        return await self.db.transaction(settle)
+        settled = await self.db.transaction(settle)
+        await self._return_to_payer(settled)
+        return settled
+
+    async def _return_to_payer(self, settled: Settled) -> None:
+        refund = await self.refund_of(settled.order.id) if settled.returning else None
+        if refund is not None and refund.state == "requested":
+            await self._send_refund(settled.order)
 
     async def reconcile(self) -> list[int]:
         """Ask OpStateExt about orders waiting too long; settle those the aggregator paid."""
         now = self._now()
         rows = await self.db.fetchall(
-            "SELECT id, amount FROM orders WHERE status IN ('awaiting', 'expired')"
-            " AND created_at <= ? AND created_at >= ?",
-            (now - self.reconcile_after, now - 7 * 86400),
+            "SELECT id, amount FROM orders WHERE status IN ('awaiting', 'expired', 'cancelled')"
+            " AND created_at <= ? AND created_at >= ? AND COALESCE(checked_at, 0) <= ?"
+            " AND id NOT IN (SELECT order_id FROM refunds)",
+            (now - self.reconcile_after, now - 7 * 86400, now - self.reconcile_after),
         )
         settled = []
         for row in rows:
             order_id, amount = row["id"], row["amount"]
-            if now - self._checked.get(order_id, 0) < self.reconcile_after:
-                continue
-            self._checked[order_id] = now
+            await self._mark_checked("UPDATE orders SET checked_at = ? WHERE id = ?", order_id, now)
             state = await self.robokassa.op_state(order_id)
             if not state.paid or state.out_sum is None:
                 continue
@@ -214,6 +238,10 @@ class Checkout:
             if (await self._settle(order_id, amount, now)).newly_paid:
                 settled.append(order_id)
         return settled
+
+    async def _mark_checked(self, sql: str, order_id: int, now: int) -> None:
+        """When Robokassa was last asked about a row: the throttle is kept in the database."""
+        await self.db.transaction(lambda c: c.execute(sql, (now, order_id)))
 
     # ---- refunds ---------------------------------------------------------------------
 
@@ -301,7 +329,7 @@ class Checkout:
             order = order_row(conn, order_id)
             if refund is None or order is None or not refund.open:
                 return  # already finished (or canceled) by another pass
-            if tell_owner:
+            if tell_owner and not refund.to_payer:
                 owner = conn.execute(
                     "SELECT requested_by FROM refunds WHERE order_id = ?", (order_id,)
                 ).fetchone()[0]
@@ -324,11 +352,24 @@ class Checkout:
                     "UPDATE refunds SET state = ?, message = ?, finished_at = ? WHERE order_id = ?",
                     (outcome, reason[:200], now, order_id),
                 )
+                if refund.to_payer:  # no owner asked for it: someone has to look at it
+                    log.error("money for order %s could not go back: %s", order_id, reason)
                 return
             conn.execute(
                 "UPDATE refunds SET state = 'finished', finished_at = ? WHERE order_id = ?",
                 (now, order_id),
             )
+            if refund.to_payer:  # the shop never had this money: only the payer hears of it
+                returned = {
+                    "order": order.id,
+                    "item": order.item_name,
+                    "shop": order.shop_name,
+                    "amount": refund.amount,
+                    "reason": order.status,
+                }
+                key = f"order:{order_id}:returned"
+                enqueue(conn, order.user_id, "payment_returned", returned, key, now=now)
+                return
             ledger.post(
                 conn,
                 shop_account(order.shop_id),
@@ -360,14 +401,15 @@ class Checkout:
         """The background pass: send requests a crash left unsent, ask about those in progress."""
         now = self._now()
         rows = await self.db.fetchall(
-            "SELECT order_id, state, request_id FROM refunds WHERE state = 'processing'"
-            " OR (state = 'requested' AND created_at <= ?)",
-            (now - 60,),
+            "SELECT order_id, state, request_id FROM refunds"
+            " WHERE (state = 'processing' OR (state = 'requested' AND created_at <= ?))"
+            " AND COALESCE(checked_at, 0) <= ?",
+            (now - 60, now - 30),
         )
         for row in rows:
-            if now - self._refund_checked.get(row["order_id"], 0) < 30:
-                continue
-            self._refund_checked[row["order_id"]] = now
+            await self._mark_checked(
+                "UPDATE refunds SET checked_at = ? WHERE order_id = ?", row["order_id"], now
+            )
             if row["state"] == "processing":
                 try:
                     await self._check_refund(row["order_id"], row["request_id"], tell_owner=True)

@@ -8,7 +8,7 @@ transaction. A repeated idempotency key returns the first transfer and moves not
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.clock import Clock, SystemClock, from_ts, to_ts
@@ -70,6 +70,7 @@ class InvariantReport:
     mismatched_accounts: list[str]
     negative_accounts: list[str]
     unbalanced_transfers: list[int]
+    stranded_orders: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -79,7 +80,54 @@ class InvariantReport:
             and not self.mismatched_accounts
             and not self.negative_accounts
             and not self.unbalanced_transfers
+            and not self.stranded_orders
         )
+
+
+# Money the aggregator's clearing account holds for each order, from the transfers that name it:
+# the bill paid from a wallet or at a terminal (in), settled to the shop, the owner's refund
+# (shop → clearing) and the aggregator's refund to the payer (out).
+HELD_IN_CLEARING = """
+WITH keyed(order_id, key) AS (
+    SELECT op.inv_id, 'bill:' || b.id || ':pay'
+      FROM bills b JOIN rk_operations op ON op.id = b.operation_id
+    UNION ALL
+    SELECT op.inv_id, 'cash:' || s.id || ':pay'
+      FROM cash_sessions s JOIN bills b ON s.reference = 'bill:' || b.id
+      JOIN rk_operations op ON op.id = b.operation_id
+    UNION ALL
+    SELECT inv_id, 'rk-refund:' || id FROM rk_operations
+    UNION ALL
+    SELECT id, 'order:' || id || ':settle' FROM orders
+    UNION ALL
+    SELECT id, 'order:' || id || ':refund' FROM orders
+)
+SELECT k.order_id, SUM(CASE WHEN t.to_account = :clearing THEN t.amount ELSE -t.amount END)
+  FROM keyed k JOIN transfers t ON t.idempotency_key = k.key
+ WHERE :clearing IN (t.from_account, t.to_account)
+ GROUP BY k.order_id
+"""
+CLEARING_ACCOUNT = "clearing:robokassa"
+
+
+def stranded_orders(conn: sqlite3.Connection) -> list[int]:
+    """Orders that can no longer be paid (cancelled, expired) whose money rests in clearing.
+
+    Nobody would ever take it from there: the shop settles only paid orders, and the payer
+    is not waiting for anything. Awaiting orders may hold it for a moment (paid, ResultURL
+    on its way); paid ones hold nothing once settled.
+    """
+    held = conn.execute(HELD_IN_CLEARING, {"clearing": CLEARING_ACCOUNT}).fetchall()
+    stuck = [order_id for order_id, amount in held if amount]
+    if not stuck:
+        return []
+    marks = ",".join("?" * len(stuck))
+    rows = conn.execute(
+        f"SELECT id FROM orders WHERE id IN ({marks}) AND status IN ('cancelled', 'expired')"
+        " ORDER BY id",
+        stuck,
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def open_account(
@@ -306,6 +354,7 @@ class Ledger:
                 mismatched_accounts=[r[0] for r in mismatched],
                 negative_accounts=[r[0] for r in negative],
                 unbalanced_transfers=[r[0] for r in unbalanced],
+                stranded_orders=stranded_orders(conn),
             )
 
         return await self.db.run(query)

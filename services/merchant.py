@@ -14,6 +14,7 @@ import json
 import secrets
 import sqlite3
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -27,6 +28,7 @@ from services.outbox import enqueue
 from services.requests import handled, remember
 
 MAX_QUANTITY = 99
+ReleaseHook = Callable[[sqlite3.Connection, int, int], int]
 
 
 class CatalogueError(Exception):
@@ -261,6 +263,9 @@ class Merchant:
         self.db = db
         self.clock = clock
         self.order_ttl = order_ttl
+        # Whoever still holds an open invoice for an order (the embedded sandbox) closes it when
+        # the order is released: (conn, order id, now) → kopecks it gave back to the payer.
+        self.release_hooks: dict[str, ReleaseHook] = {}
 
     def _now(self) -> int:
         return to_ts(self.clock.now())
@@ -482,28 +487,48 @@ class Merchant:
     async def cancel_order(self, order_id: int, user_id: int) -> Order:
         """The buyer cancels an unpaid order; its stock goes back on sale."""
 
+        now = self._now()
+
         def cancel(conn: sqlite3.Connection) -> Order:
             order = order_row(conn, order_id)
             if order is None or order.user_id != user_id:
                 raise OrderNotFound()
             if order.payable:
-                self._release(conn, order, "cancelled")
+                self._release(conn, order, "cancelled", now)
             found = order_row(conn, order_id)
             assert found is not None
             return found
 
         return await self.db.transaction(cancel)
 
-    @staticmethod
-    def _release(conn: sqlite3.Connection, order: Order, status: str) -> None:
+    def _release(self, conn: sqlite3.Connection, order: Order, status: str, now: int) -> None:
+        """The order stops being payable: stock back, and whatever can still take its money is
+        closed in this same transaction (see `release_hooks`)."""
         changed = conn.execute(
             "UPDATE orders SET status = ? WHERE id = ? AND status IN ('created', 'awaiting')",
             (status, order.id),
         ).rowcount
-        if changed:
-            conn.execute(
-                "UPDATE items SET stock = stock + ? WHERE id = ? AND stock IS NOT NULL",
-                (order.quantity, order.item_id),
+        if not changed:
+            return
+        conn.execute(
+            "UPDATE items SET stock = stock + ? WHERE id = ? AND stock IS NOT NULL",
+            (order.quantity, order.item_id),
+        )
+        returned = sum(hook(conn, order.id, now) for hook in self.release_hooks.values())
+        if returned:
+            enqueue(
+                conn,
+                order.user_id,
+                "payment_returned",
+                {
+                    "order": order.id,
+                    "item": order.item_name,
+                    "shop": order.shop_name,
+                    "amount": returned,
+                    "reason": status,
+                },
+                f"order:{order.id}:returned",
+                now=now,
             )
 
     async def expire_due(self) -> list[int]:
@@ -518,7 +543,7 @@ class Merchant:
             expired = []
             for row in rows:
                 order = _order(row)
-                self._release(conn, order, "expired")
+                self._release(conn, order, "expired", now)
                 enqueue(
                     conn,
                     order.user_id,
