@@ -1,7 +1,8 @@
 """Shops, their catalogue, orders and owners.
 
 The catalogue lives in a TOML file and is synced into the database at start: edits update items,
-removed items stop being sold, old orders keep what they sold. An order reserves stock in the
+removed items stop being sold, old orders keep what they sold. Stock is the database's once an
+item exists; a changed number in the file is a restock (or a write-off) by the difference. An order reserves stock in the
 same transaction that creates it; an unpaid order expires and gives the stock back. Marking an
 order paid writes the owners' notifications and the buyer's receipt to the outbox in that same
 transaction, so each is sent exactly once.
@@ -256,6 +257,52 @@ def mark_paid_in(conn: sqlite3.Connection, order_id: int, now: int) -> Order:
     return paid
 
 
+def restocked(stock: int | None, last: int | None, known: bool, file: int | None) -> int | None:
+    """The stock after a sync: the file's number is news only when it changed since the last
+    sync, and then only by how much it changed; what was sold meanwhile stays sold."""
+    if file is None:
+        return None  # a service or made to order: no stock to count
+    if not known:
+        return file if stock is None else stock
+    if last is None or stock is None:
+        return file
+    return max(stock + file - last, 0)
+
+
+def _sync_item(
+    conn: sqlite3.Connection, shop_id: str, category_id: int, position: int, item: dict[str, Any]
+) -> None:
+    file = item.get("stock")
+    row = conn.execute(
+        "SELECT id, stock, file_stock, file_stock_known FROM items WHERE shop_id = ? AND sku = ?",
+        (shop_id, item["id"]),
+    ).fetchone()
+    fields = (
+        category_id,
+        item["name"],
+        item.get("description", ""),
+        item.get("kind", "goods"),
+        item["price_kopecks"],
+        position,
+        file,
+    )
+    if row is None:
+        conn.execute(
+            "INSERT INTO items (category_id, name, description, kind, price, position,"
+            " file_stock, file_stock_known, stock, active, shop_id, sku)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, 1, ?, ?)",
+            (*fields, file, shop_id, item["id"]),
+        )
+        return
+    stock = restocked(row["stock"], row["file_stock"], bool(row["file_stock_known"]), file)
+    conn.execute(
+        "UPDATE items SET category_id = ?, name = ?, description = ?, kind = ?, price = ?,"
+        " position = ?, file_stock = ?, file_stock_known = 1, stock = ?, active = 1"
+        " WHERE id = ?",
+        (*fields, stock, row["id"]),
+    )
+
+
 class Merchant:
     def __init__(self, db: Database, clock: Clock, *, order_ttl: int = 1800) -> None:
         self.db = db
@@ -268,7 +315,11 @@ class Merchant:
     # ---- catalogue -------------------------------------------------------------------
 
     async def sync_catalogue(self, path: Path) -> None:
-        """Bring shops, categories and items in line with the file (idempotent)."""
+        """Bring shops, categories and items in line with the file (idempotent).
+
+        Only the bot's start calls this: the stock a sync adds is the file's change since the
+        previous sync, which a command-line tool reading the file as well must not apply.
+        """
         shops = load_catalogue(path)
 
         def sync(conn: sqlite3.Connection) -> None:
@@ -301,27 +352,7 @@ class Merchant:
                         (shop["id"], category["id"]),
                     ).fetchone()[0]
                     for item_pos, item in enumerate(category.get("items", [])):
-                        conn.execute(
-                            "INSERT INTO items (shop_id, category_id, sku, name, description,"
-                            " kind, price, stock, position, active)"
-                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
-                            " ON CONFLICT(shop_id, sku) DO UPDATE SET"
-                            " category_id = excluded.category_id, name = excluded.name,"
-                            " description = excluded.description, kind = excluded.kind,"
-                            " price = excluded.price, stock = excluded.stock,"
-                            " position = excluded.position, active = 1",
-                            (
-                                shop["id"],
-                                category_id,
-                                item["id"],
-                                item["name"],
-                                item.get("description", ""),
-                                item.get("kind", "goods"),
-                                item["price_kopecks"],
-                                item.get("stock"),
-                                item_pos,
-                            ),
-                        )
+                        _sync_item(conn, shop["id"], category_id, item_pos, item)
 
         await self.db.transaction(sync)
 
