@@ -2,10 +2,10 @@
 
 The catalogue lives in a TOML file and is synced into the database at start: edits update items,
 removed items stop being sold, old orders keep what they sold. Stock is the database's once an
-item exists; a changed number in the file is a restock (or a write-off) by the difference. An order reserves stock in the
-same transaction that creates it; an unpaid order expires and gives the stock back. Marking an
-order paid writes the owners' notifications and the buyer's receipt to the outbox in that same
-transaction, so each is sent exactly once.
+item exists; a changed number in the file is a restock (or a write-off) by the difference. An
+order reserves stock in the same transaction that creates it; an unpaid order expires and gives
+the stock back. Marking an order paid writes the owners' notifications and the buyer's receipt
+to the outbox in that same transaction, so each is sent exactly once.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from services.clock import MOSCOW, Clock, from_ts, to_ts
 from services.db import Database
 from services.errors import DomainError
 from services.outbox import enqueue
-from services.requests import handled, remember
+from services.requests import forget, handled, remember
 
 MAX_QUANTITY = 99
 
@@ -48,6 +48,12 @@ class BadQuantity(DomainError):
     def __init__(self, maximum: int) -> None:
         super().__init__(f"quantity must be 1..{maximum}")
         self.maximum = maximum
+
+
+class TooManyOpenOrders(DomainError):
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} unpaid orders already")
+        self.count = count
 
 
 class OrderNotFound(DomainError):
@@ -426,10 +432,14 @@ class Merchant:
         buyer_name: str,
         contact: str,
         request: str = "",
+        open_limit: int = 0,
     ) -> Order:
         """Reserve stock and create the order in one transaction; the last unit goes once.
 
-        The same `request` (a press handled again after a crash) returns the first order.
+        The same `request` (a press handled again after a crash, or the same button pressed
+        again) returns the first order while it is open; once that one is paid, cancelled or
+        expired, the request makes a new one. With `open_limit`, a person who has that many
+        unpaid orders gets `TooManyOpenOrders` instead of another.
         """
         now = self._now()
 
@@ -437,8 +447,9 @@ class Merchant:
             earlier = handled(conn, user_id, request)
             if earlier is not None:
                 found = order_row(conn, int(earlier))
-                assert found is not None
-                return found
+                if found is not None and found.payable:
+                    return found
+                forget(conn, user_id, request)
             row = conn.execute(
                 "SELECT i.* FROM items i JOIN shops s ON s.id = i.shop_id"
                 " WHERE i.id = ? AND i.active = 1 AND s.active = 1",
@@ -456,6 +467,14 @@ class Merchant:
                 ).rowcount
                 if not taken:
                     raise SoldOut(row["stock"])
+            if open_limit:
+                open_orders = conn.execute(
+                    "SELECT COUNT(*) FROM orders WHERE user_id = ?"
+                    " AND status IN ('created', 'awaiting') AND expires_at > ?",
+                    (user_id, now),
+                ).fetchone()[0]
+                if open_orders >= open_limit:
+                    raise TooManyOpenOrders(open_orders)
             cursor = conn.execute(
                 "INSERT INTO orders (user_id, buyer_name, contact, shop_id, item_id, item_name,"
                 " unit_price, quantity, amount, created_at, expires_at)"
