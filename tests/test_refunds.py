@@ -229,7 +229,8 @@ async def test_forged_owner_buttons_tell_a_stranger_nothing_and_change_nothing(
                 }, (action, order)
                 assert stranger.last.message_id == menu.message_id
                 assert "Заказ №" not in stranger.last.text
-    for data in ("o1:orders:paid:0:0", "o1:stats:paid:0:0"):
+    menu = await mallory.send("/start")
+    for data in ("o1:orders:paid:0:0", "o1:stats:paid:0:0", "m1:orders"):
         await mallory.press_data(menu.message_id, data)
         assert mallory.last_answer is not None and mallory.last_answer["show_alert"]
         assert mallory.last_answer["text"].startswith("Этот раздел — для владельцев магазинов.")
