@@ -55,8 +55,11 @@ async def run_bot(settings: Settings) -> None:
 
 
 async def run_admin(settings: Settings, args: argparse.Namespace) -> str:
-    """The operator and wallet levers a shop uses to demo the world's rules."""
-    services = await build_services(settings)
+    """The operator and wallet levers a shop uses to demo the world's rules.
+
+    They do not sync the catalogue: a running bot may be selling, and stock is its business.
+    """
+    services = await build_services(settings, catalogue=False)
     try:
         if args.area == "shop":
             token = await services.merchant.create_invite(args.shop, ttl=args.days * 86400)
@@ -104,7 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(asyncio.run(run_admin(settings, args)))
         except ItemNotFound:
-            print(f"bot: no shop {args.shop!r} in the catalogue", file=sys.stderr)
+            print(
+                f"bot: no shop {args.shop!r} in the database; the bot loads the shops"
+                " from the catalogue when it starts",
+                file=sys.stderr,
+            )
             return 2
         except (DomainError, CatalogueError) as exc:
             print(f"bot: {exc}", file=sys.stderr)

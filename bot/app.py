@@ -136,7 +136,10 @@ class Services:
         }
 
 
-async def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
+async def build_services(
+    settings: Settings, *, clock: Clock | None = None, catalogue: bool = True
+) -> Services:
+    """`catalogue=False` for the command line: only the bot's start syncs the catalogue."""
     clock = clock or SystemClock()
     db = await Database.open(settings.database_path)
     ledger = Ledger(db, clock)
@@ -164,7 +167,8 @@ async def build_services(settings: Settings, *, clock: Clock | None = None) -> S
     await forget_old_updates(db, clock)
     merchant = Merchant(db, clock, order_ttl=settings.order_ttl_seconds)
     try:
-        await merchant.sync_catalogue(settings.catalogue_path)
+        if catalogue:
+            await merchant.sync_catalogue(settings.catalogue_path)
     except BaseException:
         await db.close()
         raise

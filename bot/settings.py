@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     catalogue_path: Path = DEMO_CATALOGUE
     # An unpaid order expires (and gives its stock back) after this many seconds.
     order_ttl_seconds: int = Field(default=1800, ge=60)
+    # Unpaid orders one person may have open at once; one more is refused until one is paid or
+    # cancelled (each open order holds stock).
+    max_open_orders: int = Field(default=3, ge=1)
     # A QIWI bill lives this long (never past the order's own expiry).
     bill_ttl_seconds: int = Field(default=1800, ge=60)
     # Orders awaiting payment this long are checked with OpStateExt (a lost ResultURL).

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import BaseMiddleware, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import money, ngettext, when
@@ -129,6 +130,47 @@ def not_an_owner_text() -> str:
     return _("This section is for shop owners. If you own a shop, ask for an invite link.")
 
 
+ORDER_ACTIONS = (
+    OwnerAction.card,
+    OwnerAction.fulfil,
+    OwnerAction.refund,
+    OwnerAction.refund_yes,
+)
+
+
+class OwnersOnly(BaseMiddleware):
+    """Every owner screen and button passes here before its handler, so none can forget it.
+
+    A button about an order resolves that order among the person's own shops' orders (handlers
+    get it as `order`); anything else needs the person to own a shop. A stranger, even one who
+    forged the button, learns nothing about the order, not even whether it exists.
+    """
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        assert isinstance(event, Message | CallbackQuery)
+        merchant: Merchant = data["merchant"]
+        callback_data = data.get("callback_data")
+        if isinstance(callback_data, OwnerCb) and callback_data.action in ORDER_ACTIONS:
+            try:
+                data["order"] = await merchant.owner_order(callback_data.order, user_id(event))
+            except NotAnOwner:
+                assert isinstance(event, CallbackQuery)
+                await event.answer(_("This order is not from your shop."), show_alert=True)
+                return None
+        elif not await merchant.owned_shops(user_id(event)):
+            if isinstance(event, CallbackQuery):
+                await event.answer(not_an_owner_text(), show_alert=True)
+            else:
+                await event.answer(not_an_owner_text())
+            return None
+        return await handler(event, data)
+
+
 async def orders_command(message: Message, merchant: Merchant) -> None:
     await orders_screen(message, merchant, "paid")
 
@@ -146,12 +188,6 @@ async def orders_screen(
     event: Message | CallbackQuery, merchant: Merchant, status: str, page: int = 0
 ) -> None:
     shops = await merchant.owned_shops(user_id(event))
-    if not shops:
-        if isinstance(event, CallbackQuery):
-            await event.answer(not_an_owner_text(), show_alert=True)
-        else:
-            await event.answer(not_an_owner_text())
-        return
     orders, total, page, pages = await fetch_page(
         lambda n: merchant.shop_orders(user_id(event), status, page=n, per_page=PER_PAGE),
         page,
@@ -268,40 +304,24 @@ def back_filter(callback_data: OwnerCb) -> str:
 
 
 async def order_card(
-    query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant, services: Any
+    query: CallbackQuery, callback_data: OwnerCb, order: Order, services: Any
 ) -> None:
-    try:
-        order = await merchant.owner_order(callback_data.order, user_id(query))
-    except NotAnOwner:
-        await query.answer(_("This order is not from your shop."), show_alert=True)
-        return
     await show_card(
         query, order, services.checkout(), back_filter(callback_data), callback_data.page
     )
 
 
-async def fulfil(
-    query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant, services: Any
-) -> None:
+async def fulfil(query: CallbackQuery, order: Order, merchant: Merchant, services: Any) -> None:
     checkout: Checkout = services.checkout()
-    refund = await checkout.refund_of(callback_data.order)
+    refund = await checkout.refund_of(order.id)
     if refund is not None and (refund.done or refund.open):
         await query.answer(_("The money for this order is being returned."), show_alert=True)
         return
-    try:
-        order = await merchant.fulfil(callback_data.order, user_id(query))
-    except NotAnOwner:
-        await query.answer(_("This order is not from your shop."), show_alert=True)
-        return
+    order = await merchant.fulfil(order.id, user_id(query))
     await show_card(query, order, checkout, "fulfilled")
 
 
-async def refund_confirm(query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant) -> None:
-    try:
-        order = await merchant.owner_order(callback_data.order, user_id(query))
-    except NotAnOwner:
-        await query.answer(_("This order is not from your shop."), show_alert=True)
-        return
+async def refund_confirm(query: CallbackQuery, callback_data: OwnerCb, order: Order) -> None:
     back = OwnerCb(
         action=OwnerAction.card,
         order=order.id,
@@ -331,18 +351,15 @@ async def refund_confirm(query: CallbackQuery, callback_data: OwnerCb, merchant:
 
 
 async def refund_do(
-    query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant, services: Any
+    query: CallbackQuery, callback_data: OwnerCb, order: Order, merchant: Merchant, services: Any
 ) -> None:
     checkout: Checkout = services.checkout()
     try:
-        refund = await checkout.refund(callback_data.order, user_id(query))
-    except NotAnOwner:
-        await query.answer(_("This order is not from your shop."), show_alert=True)
-        return
+        refund = await checkout.refund(order.id, user_id(query))
     except RefundNotPossible:
         await query.answer(_("Only a paid order can be refunded."), show_alert=True)
         return
-    order = await merchant.owner_order(callback_data.order, user_id(query))
+    order = await merchant.owner_order(order.id, user_id(query))
     toast = None
     if refund.done:
         toast = _("Refund done.")
@@ -360,9 +377,6 @@ async def refund_do(
 
 
 async def stats(query: CallbackQuery, merchant: Merchant) -> None:
-    if not await merchant.owned_shops(user_id(query)):
-        await query.answer(not_an_owner_text(), show_alert=True)
-        return
     lines = [_("📊 Sales")]
     names = {1: _("Today"), 7: _("7 days"), 30: _("30 days")}
     month = None
@@ -398,6 +412,9 @@ async def stats(query: CallbackQuery, merchant: Merchant) -> None:
 def make_router() -> Router:
     router = Router(name="owner")
     anywhere = StateFilter("*")
+    # Inner middlewares run once a handler's filters matched, i.e. only for owner screens.
+    router.message.middleware(OwnersOnly())
+    router.callback_query.middleware(OwnersOnly())
 
     def on(action: OwnerAction) -> Any:
         return OwnerCb.filter(F.action == action)

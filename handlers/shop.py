@@ -13,7 +13,8 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.i18n import clock_time, money, phone, when
+from bot.i18n import clock_time, money, ngettext, phone, when
+from bot.settings import Settings
 from handlers.callbacks import Callback, MenuAction, MenuCb
 from handlers.keyboards import button, home_button, newer_older
 from handlers.screens import fetch_page, show, user_id
@@ -25,6 +26,7 @@ from services.merchant import (
     Order,
     OrderNotFound,
     SoldOut,
+    TooManyOpenOrders,
 )
 from services.numbers import parse_id
 from services.wallet import WalletService
@@ -338,12 +340,44 @@ def shops_keyboard() -> InlineKeyboardMarkup:
     )
 
 
+def buy_request(query: CallbackQuery, callback_data: ShopCb) -> str:
+    """One button on one message is one order, however often it is pressed: a quick double
+    tap sends several presses before the screen changes, each its own update."""
+    if query.message is None:
+        return f"cb:{query.id}"
+    return (
+        f"buy:{query.message.chat.id}:{query.message.message_id}"
+        f":{callback_data.id}:{callback_data.quantity}"
+    )
+
+
+def too_many_text(count: int) -> str:
+    return ngettext(
+        "You already have {n} unpaid order, that is the most at one time. Pay or cancel it in "
+        "«🧾 My orders» and try again.",
+        "You already have {n} unpaid orders, that is the most at one time. Pay or cancel one "
+        "of them in «🧾 My orders» and try again.",
+        count,
+    ).format(n=count)
+
+
+def too_many_keyboard(item_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(_("🧾 My orders"), MenuCb(action=MenuAction.my_orders))],
+            [button(_("⬅️ Back"), ShopCb(action=ShopAction.item, id=item_id))],
+            [home_button()],
+        ]
+    )
+
+
 async def buy(
     query: CallbackQuery,
     callback_data: ShopCb,
     state: FSMContext,
     merchant: Merchant,
     wallets: WalletService,
+    settings: Settings,
 ) -> None:
     wallet = await wallets.wallet_of(user_id(query))
     assert query.from_user is not None
@@ -357,8 +391,12 @@ async def buy(
             callback_data.quantity,
             buyer_name=query.from_user.full_name,
             contact=contact,
-            request=f"cb:{query.id}",
+            request=buy_request(query, callback_data),
+            open_limit=settings.max_open_orders,
         )
+    except TooManyOpenOrders as error:
+        await show(query, too_many_text(error.count), too_many_keyboard(callback_data.id))
+        return
     except SoldOut as error:
         text = (
             _("Sorry, it is sold out.")

@@ -1,10 +1,11 @@
 """Shops, their catalogue, orders and owners.
 
 The catalogue lives in a TOML file and is synced into the database at start: edits update items,
-removed items stop being sold, old orders keep what they sold. An order reserves stock in the
-same transaction that creates it; an unpaid order expires and gives the stock back. Marking an
-order paid writes the owners' notifications and the buyer's receipt to the outbox in that same
-transaction, so each is sent exactly once.
+removed items stop being sold, old orders keep what they sold. Stock is the database's once an
+item exists; a changed number in the file is a restock (or a write-off) by the difference. An
+order reserves stock in the same transaction that creates it; an unpaid order expires and gives
+the stock back. Marking an order paid writes the owners' notifications and the buyer's receipt
+to the outbox in that same transaction, so each is sent exactly once.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from services.clock import MOSCOW, Clock, from_ts, to_ts
 from services.db import Database
 from services.errors import DomainError
 from services.outbox import enqueue
-from services.requests import handled, remember
+from services.requests import forget, handled, remember
 
 MAX_QUANTITY = 99
 ReleaseHook = Callable[[sqlite3.Connection, int, int], int]
@@ -49,6 +50,12 @@ class BadQuantity(DomainError):
     def __init__(self, maximum: int) -> None:
         super().__init__(f"quantity must be 1..{maximum}")
         self.maximum = maximum
+
+
+class TooManyOpenOrders(DomainError):
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} unpaid orders already")
+        self.count = count
 
 
 class OrderNotFound(DomainError):
@@ -258,6 +265,52 @@ def mark_paid_in(conn: sqlite3.Connection, order_id: int, now: int) -> Order:
     return paid
 
 
+def restocked(stock: int | None, last: int | None, known: bool, file: int | None) -> int | None:
+    """The stock after a sync: the file's number is news only when it changed since the last
+    sync, and then only by how much it changed; what was sold meanwhile stays sold."""
+    if file is None:
+        return None  # a service or made to order: no stock to count
+    if not known:
+        return file if stock is None else stock
+    if last is None or stock is None:
+        return file
+    return max(stock + file - last, 0)
+
+
+def _sync_item(
+    conn: sqlite3.Connection, shop_id: str, category_id: int, position: int, item: dict[str, Any]
+) -> None:
+    file = item.get("stock")
+    row = conn.execute(
+        "SELECT id, stock, file_stock, file_stock_known FROM items WHERE shop_id = ? AND sku = ?",
+        (shop_id, item["id"]),
+    ).fetchone()
+    fields = (
+        category_id,
+        item["name"],
+        item.get("description", ""),
+        item.get("kind", "goods"),
+        item["price_kopecks"],
+        position,
+        file,
+    )
+    if row is None:
+        conn.execute(
+            "INSERT INTO items (category_id, name, description, kind, price, position,"
+            " file_stock, file_stock_known, stock, active, shop_id, sku)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, 1, ?, ?)",
+            (*fields, file, shop_id, item["id"]),
+        )
+        return
+    stock = restocked(row["stock"], row["file_stock"], bool(row["file_stock_known"]), file)
+    conn.execute(
+        "UPDATE items SET category_id = ?, name = ?, description = ?, kind = ?, price = ?,"
+        " position = ?, file_stock = ?, file_stock_known = 1, stock = ?, active = 1"
+        " WHERE id = ?",
+        (*fields, stock, row["id"]),
+    )
+
+
 class Merchant:
     def __init__(self, db: Database, clock: Clock, *, order_ttl: int = 1800) -> None:
         self.db = db
@@ -273,7 +326,11 @@ class Merchant:
     # ---- catalogue -------------------------------------------------------------------
 
     async def sync_catalogue(self, path: Path) -> None:
-        """Bring shops, categories and items in line with the file (idempotent)."""
+        """Bring shops, categories and items in line with the file (idempotent).
+
+        Only the bot's start calls this: the stock a sync adds is the file's change since the
+        previous sync, which a command-line tool reading the file as well must not apply.
+        """
         shops = load_catalogue(path)
 
         def sync(conn: sqlite3.Connection) -> None:
@@ -306,27 +363,7 @@ class Merchant:
                         (shop["id"], category["id"]),
                     ).fetchone()[0]
                     for item_pos, item in enumerate(category.get("items", [])):
-                        conn.execute(
-                            "INSERT INTO items (shop_id, category_id, sku, name, description,"
-                            " kind, price, stock, position, active)"
-                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
-                            " ON CONFLICT(shop_id, sku) DO UPDATE SET"
-                            " category_id = excluded.category_id, name = excluded.name,"
-                            " description = excluded.description, kind = excluded.kind,"
-                            " price = excluded.price, stock = excluded.stock,"
-                            " position = excluded.position, active = 1",
-                            (
-                                shop["id"],
-                                category_id,
-                                item["id"],
-                                item["name"],
-                                item.get("description", ""),
-                                item.get("kind", "goods"),
-                                item["price_kopecks"],
-                                item.get("stock"),
-                                item_pos,
-                            ),
-                        )
+                        _sync_item(conn, shop["id"], category_id, item_pos, item)
 
         await self.db.transaction(sync)
 
@@ -400,10 +437,14 @@ class Merchant:
         buyer_name: str,
         contact: str,
         request: str = "",
+        open_limit: int = 0,
     ) -> Order:
         """Reserve stock and create the order in one transaction; the last unit goes once.
 
-        The same `request` (a press handled again after a crash) returns the first order.
+        The same `request` (a press handled again after a crash, or the same button pressed
+        again) returns the first order while it is open; once that one is paid, cancelled or
+        expired, the request makes a new one. With `open_limit`, a person who has that many
+        unpaid orders gets `TooManyOpenOrders` instead of another.
         """
         now = self._now()
 
@@ -411,8 +452,9 @@ class Merchant:
             earlier = handled(conn, user_id, request)
             if earlier is not None:
                 found = order_row(conn, int(earlier))
-                assert found is not None
-                return found
+                if found is not None and found.payable:
+                    return found
+                forget(conn, user_id, request)
             row = conn.execute(
                 "SELECT i.* FROM items i JOIN shops s ON s.id = i.shop_id"
                 " WHERE i.id = ? AND i.active = 1 AND s.active = 1",
@@ -430,6 +472,14 @@ class Merchant:
                 ).rowcount
                 if not taken:
                     raise SoldOut(row["stock"])
+            if open_limit:
+                open_orders = conn.execute(
+                    "SELECT COUNT(*) FROM orders WHERE user_id = ?"
+                    " AND status IN ('created', 'awaiting') AND expires_at > ?",
+                    (user_id, now),
+                ).fetchone()[0]
+                if open_orders >= open_limit:
+                    raise TooManyOpenOrders(open_orders)
             cursor = conn.execute(
                 "INSERT INTO orders (user_id, buyer_name, contact, shop_id, item_id, item_name,"
                 " unit_price, quantity, amount, created_at, expires_at)"

@@ -21,3 +21,8 @@ def remember(conn: sqlite3.Connection, user_id: int, key: str, ref: str, now: in
             "INSERT INTO handled_requests (user_id, key, ref, created_at) VALUES (?, ?, ?, ?)",
             (user_id, key, ref, now),
         )
+
+
+def forget(conn: sqlite3.Connection, user_id: int, key: str) -> None:
+    """The request's first result is over (say, its order was cancelled): it may act anew."""
+    conn.execute("DELETE FROM handled_requests WHERE user_id = ? AND key = ?", (user_id, key))

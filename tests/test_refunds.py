@@ -307,3 +307,47 @@ async def test_a_refund_robokassa_cancels_later_is_reported_to_the_owner(
         f"↩️ Заказ № {order}: Робокасса отклонила возврат {ROSES} (Robokassa: canceled)."
     )
     assert not [m for m in anna.bot_messages() if m.text.startswith("↩️")]
+async def test_forged_owner_buttons_tell_a_stranger_nothing_and_change_nothing(
+    harness: Harness,
+) -> None:
+    olga, _, refunded = await paid_roses(harness)
+    await open_card(olga, refunded)
+    await olga.press("↩️ Вернуть деньги")
+    await olga.press(f"✅ Да, вернуть {ROSES}")
+    merchant = harness.services.merchant
+    roses = await harness.services.db.fetchone("SELECT id FROM items WHERE sku = 'roses-7'")
+    assert roses is not None
+    paid = (await merchant.create_order(77, roses[0], 1, buyer_name="Борис", contact="")).id
+    await merchant.mark_paid(paid)
+    # Another shop's owner is as much a stranger to these orders as anyone.
+    bookseller = harness.person("Виктор", phone="+79990003333")
+    token = await merchant.create_invite("books")
+    await bookseller.send(f"/start owner-{token}")
+    mallory = harness.person("Мэллори", phone="+79990001111")
+    db = harness.services.db
+    before = await db.fetchall("SELECT id, status, fulfilled_at FROM orders ORDER BY id")
+    refunds = await db.fetchall("SELECT * FROM refunds ORDER BY order_id")
+    outbox = await db.fetchall("SELECT id FROM outbox")
+    for stranger in (mallory, bookseller):
+        menu = await stranger.send("/start")
+        for order in (paid, refunded, 999_999):
+            for action in ("card", "done", "refund", "refundok"):
+                await stranger.press_data(menu.message_id, f"o1:{action}:paid:{order}:0")
+                assert stranger.last_answer == {
+                    "text": "Это заказ не из вашего магазина.",
+                    "show_alert": True,
+                }, (action, order)
+                assert stranger.last.message_id == menu.message_id
+                assert "Заказ №" not in stranger.last.text
+    menu = await mallory.send("/start")
+    for data in ("o1:orders:paid:0:0", "o1:stats:paid:0:0", "m1:orders"):
+        await mallory.press_data(menu.message_id, data)
+        assert mallory.last_answer is not None and mallory.last_answer["show_alert"]
+        assert mallory.last_answer["text"].startswith("Этот раздел — для владельцев магазинов.")
+    assert await db.fetchall("SELECT id, status, fulfilled_at FROM orders ORDER BY id") == before
+    assert await db.fetchall("SELECT * FROM refunds ORDER BY order_id") == refunds
+    assert await db.fetchall("SELECT id FROM outbox") == outbox
+    # The owner's own buttons still work.
+    await open_card(olga, paid)
+    seen = await olga.press("✅ Выдан")
+    assert "Статус: выдан" in seen.text

@@ -484,3 +484,111 @@ async def test_long_section_is_paged_six_items_at_a_time(harness: Harness, tmp_p
         stale = ":".join((prefix, action, section, shop, "7", quantity))
         seen = await anna.press_data(seen.message_id, stale)
         assert "Страница 2 из 2" in seen.text
+
+
+async def master_and_margarita_card(anna: Person) -> tuple[int, str]:
+    await open_item(
+        anna,
+        "🏪 Книжная лавка «Переплёт»",
+        "Художественная литература",
+        "М. Булгаков. Мастер и Маргарита · 650,00 ₽",
+    )
+    card = anna.last
+    return card.message_id, card.data_of("🛒 Купить")
+
+
+async def test_five_taps_on_buy_make_one_order(harness: Harness) -> None:
+    anna = harness.person()
+    message, buy = await master_and_margarita_card(anna)
+    numbers = set()
+    for _ in range(5):
+        seen = await anna.press_data(message, buy)
+        found = re.search(r"Заказ № (\d+)", seen.text)
+        assert found, seen.text
+        numbers.add(int(found.group(1)))
+    assert len(numbers) == 1
+    orders = await harness.services.db.fetchall("SELECT id FROM orders")
+    assert [row[0] for row in orders] == list(numbers)
+    item = await harness.services.merchant.item(
+        (await harness.services.merchant.order(*numbers)).item_id
+    )
+    assert item.stock == 4
+
+
+async def test_five_taps_at_once_on_buy_make_one_order(harness: Harness) -> None:
+    anna = harness.person()
+    message, buy = await master_and_margarita_card(anna)
+    await asyncio.gather(*(anna.press_data(message, buy) for _ in range(5)))
+    orders = await harness.services.db.fetchall("SELECT id, quantity FROM orders")
+    assert len(orders) == 1
+    item = await harness.services.merchant.item(
+        (await harness.services.merchant.order(orders[0][0])).item_id
+    )
+    assert item.stock == 4
+    # Every tap was answered, and the chat shows the one order.
+    assert all(c.answer is not None for c in harness.engine.callbacks.values())
+    assert anna.last.text.startswith(f"🧾 Заказ № {orders[0][0]} ·")
+
+
+async def test_a_cancelled_order_can_be_bought_again_from_the_same_screen(
+    harness: Harness,
+) -> None:
+    anna = harness.person()
+    message, buy = await master_and_margarita_card(anna)
+    first = await anna.press_data(message, buy)
+    await anna.press("✖️ Отменить заказ")
+    seen = await anna.press("🛍 Магазины")
+    assert seen.message_id == message  # the same chat message, drawn anew
+    await anna.press("🏪 Книжная лавка «Переплёт»")
+    await anna.press("Художественная литература")
+    await anna.press("М. Булгаков. Мастер и Маргарита · 650,00 ₽")
+    second = await anna.press("🛒 Купить")
+    assert second.text.split("·")[0] != first.text.split("·")[0]
+    assert "Заказ №" in second.text
+
+
+async def test_a_fourth_unpaid_order_is_refused_with_what_to_do(harness: Harness) -> None:
+    anna = harness.person()
+    books = "🏪 Книжная лавка «Переплёт»"
+    for section, item in (
+        ("Художественная литература", "М. Булгаков. Мастер и Маргарита · 650,00 ₽"),
+        ("Художественная литература", "И. Ильф, Е. Петров. Двенадцать стульев · 549,50 ₽"),
+        ("Детям", "К. Чуковский. Мойдодыр · 349,90 ₽"),
+    ):
+        await open_item(anna, books, section, item)
+        seen = await anna.press("🛒 Купить")
+        assert seen.text.startswith("🧾 Заказ №"), seen.text
+    await open_item(
+        anna,
+        books,
+        "Художественная литература",
+        "А. Грин. Алые паруса (последний экземпляр) · 1 250,00 ₽",
+    )
+    seen = await anna.press("🛒 Купить")
+    assert seen.text == (
+        "У вас уже 3 неоплаченных заказа — больше одновременно нельзя. "
+        "Оплатите или отмените один из них в «🧾 Мои заказы» и попробуйте снова."
+    )
+    assert seen.labels == ["🧾 Мои заказы", "⬅️ Назад", "🏠 Меню"]
+    orders = await harness.services.db.fetchall("SELECT id FROM orders")
+    assert len(orders) == 3
+    assert await stock_of_sku(harness, "last-copy") == 1
+    # She cancels one in «My orders»; then the fourth goes through.
+    seen = await anna.press("🧾 Мои заказы")
+    await anna.press(seen.labels[0])
+    await anna.press("✖️ Отменить заказ")
+    await open_item(
+        anna,
+        books,
+        "Художественная литература",
+        "А. Грин. Алые паруса (последний экземпляр) · 1 250,00 ₽",
+    )
+    seen = await anna.press("🛒 Купить")
+    assert seen.text.startswith("🧾 Заказ №"), seen.text
+    assert await stock_of_sku(harness, "last-copy") == 0
+
+
+async def stock_of_sku(h: Harness, sku: str) -> int | None:
+    row = await h.services.db.fetchone("SELECT stock FROM items WHERE sku = ?", (sku,))
+    assert row is not None
+    return row[0]  # type: ignore[no-any-return]
