@@ -307,6 +307,8 @@ async def test_a_refund_robokassa_cancels_later_is_reported_to_the_owner(
         f"↩️ Заказ № {order}: Робокасса отклонила возврат {ROSES} (Robokassa: canceled)."
     )
     assert not [m for m in anna.bot_messages() if m.text.startswith("↩️")]
+
+
 async def test_forged_owner_buttons_tell_a_stranger_nothing_and_change_nothing(
     harness: Harness,
 ) -> None:
