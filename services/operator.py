@@ -19,7 +19,7 @@ class InvalidPhone(DomainError, ValueError):
 
     def __init__(self, text: str, reason: str) -> None:
         super().__init__(f"not a Russian mobile number like {EXAMPLE} ({reason})")
-        self.reason = reason  # "format" | "foreign" | "not_mobile"
+        self.reason = reason  # "format" | "digits" | "foreign" | "not_mobile"
 
 
 class PhoneDeactivated(DomainError):
@@ -34,11 +34,22 @@ _SEPARATORS = re.compile(r"[\s\-().]")
 def normalize_phone(text: str) -> str:
     """`8 (912) 345-67-89`, `+7 912 345 67 89`, `9123456789` → `+79123456789`.
 
-    Anything that is not a Russian mobile number (+7 9xx) is refused with the reason.
+    The one reading of a phone number: every number a person types or shares goes through here,
+    and every number a service is given is checked against it (`require_normal`). Anything
+    that is not a Russian mobile number (+7 9xx) is refused with the reason.
+
+    Only ASCII digits count: `+7 916 111-01-0١` (an Arabic-Indic one) is refused, not mapped
+    to `1`. Refusing keeps the accepted set small and easy to check (Unicode has dozens of
+    digit sets, plus "digits" like `²` that are not decimal), matches the terminal's 0–9
+    keypad, and a number in mixed scripts is pasted or crafted rather than typed, so the person
+    is better told plainly what to type than have it silently reinterpreted.
     """
     raw = _SEPARATORS.sub("", text.strip())
-    if len(raw) > 20 or not re.fullmatch(r"\+?\d+", raw):
+    if len(raw) > 20:
         raise InvalidPhone(text, "format")
+    if not re.fullmatch(r"\+?[0-9]+", raw):
+        other_digits = raw.lstrip("+").isdecimal()
+        raise InvalidPhone(text, "digits" if other_digits else "format")
     digits = raw.lstrip("+")
     if raw.startswith("+") and not digits.startswith("7"):
         raise InvalidPhone(text, "foreign")
@@ -57,8 +68,16 @@ def mobile_account(number: str) -> str:
     return f"phone:{number}"
 
 
+def require_normal(number: str) -> str:
+    """A number a service is given must already be in the normal form (`+79123456789`)."""
+    if normalize_phone(number) != number:
+        raise InvalidPhone(number, "format")
+    return number
+
+
 def ensure_phone(conn: sqlite3.Connection, number: str, now: int) -> str:
     """The operator knows every well-formed number; returns its status."""
+    require_normal(number)
     conn.execute(
         "INSERT OR IGNORE INTO phones (number, status, changed_at) VALUES (?, 'active', ?)",
         (number, now),

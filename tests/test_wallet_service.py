@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,36 @@ def test_anything_else_is_refused_with_a_reason(text: str, reason: str) -> None:
     with pytest.raises(InvalidPhone) as error:
         normalize_phone(text)
     assert error.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "+7 916 111-01-0\u0661",  # Arabic-Indic
+        "+7 916 111-01-0\u06f1",  # Extended Arabic-Indic (Persian)
+        "+7 916 111-01-0\uff11",  # fullwidth
+        "+7 916 111-01-0\u0967",  # Devanagari
+        "+\uff17\uff19\uff11\uff16\uff11\uff11\uff11\uff10\uff11\uff10\uff11",  # all fullwidth
+    ],
+)
+def test_digits_of_other_scripts_are_refused_not_read_as_another_number(text: str) -> None:
+    with pytest.raises(InvalidPhone) as error:
+        normalize_phone(text)
+    assert error.value.reason == "digits"
+
+
+@pytest.mark.parametrize("text", ["+7916111010\u0661", "+7916111010²", "+7 916 111-01-01"])
+async def test_the_services_and_the_database_take_only_the_normal_form(
+    text: str, db: Database, clock: ManualClock
+) -> None:
+    with pytest.raises(InvalidPhone):
+        await Operator(db, clock).status(text)
+    with pytest.raises(sqlite3.IntegrityError, match="normal form"):
+        await db.transaction(
+            lambda c: c.execute(
+                "INSERT INTO phones (number, status, changed_at) VALUES (?, 'active', 0)", (text,)
+            )
+        )
 
 
 @pytest.fixture
