@@ -450,7 +450,7 @@ async def typed_secret(
         await message.answer(_("Let's start again."))
         return
     try:
-        await wallets.verify_secret(bill.phone, message.text or "")
+        await wallets.verify_secret(bill.phone, message.text or "", user_id(message))
     except WrongSecret as error:
         from handlers.wallet import attempts_left_text
 

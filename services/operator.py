@@ -22,6 +22,14 @@ class InvalidPhone(DomainError, ValueError):
         self.reason = reason  # "format" | "digits" | "foreign" | "not_mobile"
 
 
+class NotProved(DomainError):
+    """The SMS would go to the account that has the number, and that is not this one."""
+
+    def __init__(self, number: str) -> None:
+        super().__init__(f"{number} is not proved by this account")
+        self.number = number
+
+
 class PhoneDeactivated(DomainError):
     def __init__(self, number: str) -> None:
         super().__init__(f"{number} is deactivated")
@@ -92,6 +100,26 @@ def require_active(conn: sqlite3.Connection, number: str, now: int) -> None:
         raise PhoneDeactivated(number)
 
 
+def owner_of(conn: sqlite3.Connection, number: str) -> int | None:
+    """The Telegram account that last proved it has the number, if any."""
+    row = conn.execute("SELECT user_id FROM phone_owners WHERE number = ?", (number,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def prove(conn: sqlite3.Connection, number: str, user_id: int, now: int) -> None:
+    """The account shared its own contact (Telegram vouches for it): the number is its now.
+
+    The latest proof wins: the operator may have given the number to someone else since.
+    """
+    ensure_phone(conn, number, now)
+    conn.execute(
+        "INSERT INTO phone_owners (number, user_id, proved_at) VALUES (?, ?, ?)"
+        " ON CONFLICT(number) DO UPDATE SET user_id = excluded.user_id,"
+        " proved_at = excluded.proved_at",
+        (number, user_id, now),
+    )
+
+
 @dataclass(frozen=True)
 class Sms:
     """An SMS the operator delivered; its text is shown to the person, never stored."""
@@ -99,6 +127,15 @@ class Sms:
     number: str
     kind: str  # "code" | "secret"
     value: str
+    to_user: int  # the Telegram account that has the number: the SMS arrives only there
+
+
+def sms_to_owner(conn: sqlite3.Connection, number: str, kind: str, value: str) -> Sms:
+    """An SMS reaches only the account that proved the number; nobody's number gets none."""
+    owner = owner_of(conn, number)
+    if owner is None:
+        raise NotProved(number)
+    return Sms(number, kind, value, owner)
 
 
 class Operator:
@@ -109,6 +146,13 @@ class Operator:
     async def status(self, number: str) -> str:
         now = to_ts(self.clock.now())
         return await self.db.transaction(lambda c: ensure_phone(c, number, now))
+
+    async def prove(self, number: str, user_id: int) -> None:
+        now = to_ts(self.clock.now())
+        await self.db.transaction(lambda c: prove(c, number, user_id, now))
+
+    async def owner(self, number: str) -> int | None:
+        return await self.db.run(lambda c: owner_of(c, number))
 
     async def deactivate(self, number: str) -> None:
         """The operator stops serving the number; a wallet on it is blocked."""

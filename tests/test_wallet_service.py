@@ -11,7 +11,7 @@ import pytest
 from services.clock import ManualClock
 from services.db import Database
 from services.ledger import BalanceCapExceeded, Ledger
-from services.operator import InvalidPhone, Operator, PhoneDeactivated, normalize_phone
+from services.operator import InvalidPhone, Operator, PhoneDeactivated, normalize_phone, prove
 from services.wallet import (
     CodeExpired,
     MonthlyLimitExceeded,
@@ -95,7 +95,9 @@ async def test_the_services_and_the_database_take_only_the_normal_form(
 
 
 @pytest.fixture
-def wallets(db: Database, clock: ManualClock, ledger: Ledger) -> WalletService:
+async def wallets(db: Database, clock: ManualClock, ledger: Ledger) -> WalletService:
+    # Account 1 has shared its own contact: SMS to PHONE come to it.
+    await Operator(db, clock).prove(PHONE, 1)
     return WalletService(db, clock, ledger, WalletRules())
 
 
@@ -105,13 +107,13 @@ def operator(db: Database, clock: ManualClock) -> Operator:
 
 
 async def register(wallets: WalletService, phone: str = PHONE, user: int = 1) -> str:
-    sent = await wallets.start_registration(phone)
+    sent = await wallets.start_registration(phone, user)
     registered = await wallets.confirm_code(phone, sent.sms.value, user)
     return registered.sms.value
 
 
 async def test_registration_creates_a_wallet_and_issues_a_secret(wallets: WalletService) -> None:
-    sent = await wallets.start_registration(PHONE)
+    sent = await wallets.start_registration(PHONE, 1)
     assert len(sent.sms.value) == 6 and sent.sms.value.isdigit()
     registered = await wallets.confirm_code(PHONE, sent.sms.value, user_id=1)
     assert registered.sms.kind == "secret"
@@ -119,18 +121,19 @@ async def test_registration_creates_a_wallet_and_issues_a_secret(wallets: Wallet
     info = await wallets.wallet_of(1)
     assert info is not None and info.active and info.level == "minimal"
     with pytest.raises(WalletExists):
-        await wallets.start_registration(PHONE)
+        await wallets.start_registration(PHONE, 1)
 
 
 async def test_codes_and_secrets_are_stored_only_as_salted_hashes(
     wallets: WalletService, db: Database, tmp_path: Path
 ) -> None:
-    sent = await wallets.start_registration(PHONE)
+    sent = await wallets.start_registration(PHONE, 1)
     code = sent.sms.value
     dump_before = "\n".join([line async for line in db._conn.iterdump()])
     assert code not in dump_before
     secret = (await wallets.confirm_code(PHONE, code, 1)).sms.value
-    await wallets.start_registration("+79990001122")
+    await wallets.db.transaction(lambda c: prove(c, "+79990001122", 1, 0))
+    await wallets.start_registration("+79990001122", 1)
     dump = "\n".join([line async for line in db._conn.iterdump()])
     assert secret not in dump and secret.replace("-", "") not in dump
     row = await db.fetchone("SELECT secret_hash FROM wallets WHERE phone = ?", (PHONE,))
@@ -140,12 +143,12 @@ async def test_codes_and_secrets_are_stored_only_as_salted_hashes(
 
 
 async def test_resend_waits_for_the_cool_down(wallets: WalletService, clock: ManualClock) -> None:
-    first = await wallets.start_registration(PHONE)
+    first = await wallets.start_registration(PHONE, 1)
     with pytest.raises(ResendTooSoon) as error:
-        await wallets.start_registration(PHONE)
+        await wallets.start_registration(PHONE, 1)
     assert error.value.seconds == 60
     clock.advance(seconds=61)
-    second = await wallets.start_registration(PHONE)
+    second = await wallets.start_registration(PHONE, 1)
     # Only the newest code works.
     with pytest.raises(WrongCode):
         await wallets.confirm_code(PHONE, first.sms.value, 1)
@@ -153,14 +156,14 @@ async def test_resend_waits_for_the_cool_down(wallets: WalletService, clock: Man
 
 
 async def test_code_expires_after_five_minutes(wallets: WalletService, clock: ManualClock) -> None:
-    sent = await wallets.start_registration(PHONE)
+    sent = await wallets.start_registration(PHONE, 1)
     clock.advance(minutes=5, seconds=1)
     with pytest.raises(CodeExpired):
         await wallets.confirm_code(PHONE, sent.sms.value, 1)
 
 
 async def test_sixth_wrong_code_is_locked_out(wallets: WalletService, clock: ManualClock) -> None:
-    sent = await wallets.start_registration(PHONE)
+    sent = await wallets.start_registration(PHONE, 1)
     wrong = "000000" if sent.sms.value != "000000" else "111111"
     lefts = []
     for _ in range(4):
@@ -174,12 +177,12 @@ async def test_sixth_wrong_code_is_locked_out(wallets: WalletService, clock: Man
     with pytest.raises(TooManyAttempts):
         await wallets.confirm_code(PHONE, sent.sms.value, 1)
     clock.advance(minutes=16)
-    again = await wallets.start_registration(PHONE)
+    again = await wallets.start_registration(PHONE, 1)
     await wallets.confirm_code(PHONE, again.sms.value, 1)
 
 
 async def test_parallel_guesses_cannot_exceed_the_limit(wallets: WalletService) -> None:
-    sent = await wallets.start_registration(PHONE)
+    sent = await wallets.start_registration(PHONE, 1)
     guesses = [f"{n:06d}" for n in range(20) if f"{n:06d}" != sent.sms.value][:20]
     results = await asyncio.gather(
         *(wallets.confirm_code(PHONE, g, 1) for g in guesses), return_exceptions=True
@@ -194,7 +197,7 @@ async def test_deactivated_number_refuses_registration_and_blocks_the_wallet(
 ) -> None:
     await operator.deactivate("+79990000000")
     with pytest.raises(PhoneDeactivated):
-        await wallets.start_registration("+79990000000")
+        await wallets.start_registration("+79990000000", 1)
     secret = await register(wallets)
     await ledger.open_account(CASH, "external", allow_negative=True)
     await wallets.credit(PHONE, CASH, 50_000, "topup-1")
@@ -206,14 +209,14 @@ async def test_deactivated_number_refuses_registration_and_blocks_the_wallet(
     with pytest.raises(WalletBlocked):
         await wallets.pay(PHONE, CASH, 100, "pay-1")
     with pytest.raises(PhoneDeactivated):
-        await wallets.start_registration(PHONE)
+        await wallets.start_registration(PHONE, 1)
     await operator.reactivate(PHONE)
-    sent = await wallets.start_registration(PHONE)
+    sent = await wallets.start_registration(PHONE, 1)
     assert sent.reregistration
     registered = await wallets.confirm_code(PHONE, sent.sms.value, 1)
     assert registered.wallet.active and registered.wallet.balance == 50_000
     with pytest.raises(WrongSecret):
-        await wallets.verify_secret(PHONE, secret)  # the old key died with the old wallet
+        await wallets.verify_secret(PHONE, secret, 1)  # the old key died with the old wallet
 
 
 async def test_sign_in_from_another_account_with_the_secret(wallets: WalletService) -> None:
