@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from services.wallet import wallet_account
 from tests.harness import Harness
 from tests.test_payment_journey import fund
@@ -155,3 +157,30 @@ async def test_a_new_key_goes_by_sms_to_the_numbers_owner_only(harness: Harness)
     new = sms_value(anna)
     assert new != secret
     await harness.services.wallets.verify_secret(PHONE, new, anna.id)
+
+
+# ---- parallel guesses through the chat ------------------------------------------------------
+
+
+async def test_parallel_key_guesses_from_many_accounts_stop_at_the_cap(harness: Harness) -> None:
+    anna = harness.person()
+    secret = await register(anna)
+    strangers = [harness.person(f"Гость {n}", phone=f"+7999100{n:04d}") for n in range(25)]
+    for stranger in strangers:
+        await open_registration(stranger)
+        await stranger.send(PHONE)
+        await stranger.press("🔑 Войти по ключу")
+    guesses = [f"AAAA-AA{a}{b}" for a in "BCDEF" for b in "BCDEF"][:25]
+    guesses[21] = secret  # the 22nd guess is right
+    await asyncio.gather(
+        *(
+            harness.feed(harness.engine.send_text(stranger.id, guess))
+            for stranger, guess in zip(strangers, guesses, strict=True)
+        )
+    )
+    lucky = strangers[21]
+    assert lucky.last.text.startswith("Слишком много неверных попыток. Попробуйте снова после")
+    for stranger in strangers:
+        assert await harness.services.wallets.wallet_of(stranger.id) is None
+    answers = [s.last.text for s in strangers]
+    assert sum(a.startswith("Неверный секретный ключ.") for a in answers) == 20

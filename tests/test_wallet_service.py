@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from services.ledger import BalanceCapExceeded, Ledger
 from services.operator import InvalidPhone, Operator, PhoneDeactivated, normalize_phone, prove
 from services.wallet import (
     CodeExpired,
+    NoPendingCode,
     MonthlyLimitExceeded,
     ResendTooSoon,
     TooManyAttempts,
@@ -283,3 +285,105 @@ async def test_monthly_payment_cap_refuses_before_any_entry(
     clock.advance(days=5)
     await wallets.pay(PHONE, "shop:books", 100_000, "next-month")
     assert (await ledger.check_invariants()).ok
+
+
+# ---- parallel guesses: counted and refused in one step, per number and account -------------
+
+
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every code or key the service actually compares with its hash."""
+    import services.wallet
+
+    checked: list[str] = []
+    real = services.wallet.check_async
+
+    async def counting(value: str, stored: str) -> bool:
+        checked.append(value)
+        return await real(value, stored)
+
+    monkeypatch.setattr(services.wallet, "check_async", counting)
+    return checked
+
+
+def guesses_with(right: str, place: int, total: int) -> list[str]:
+    wrong = (f"{n:06d}" for n in range(100) if f"{n:06d}" != right)
+    guesses = [next(wrong) for _ in range(total - 1)]
+    guesses.insert(place - 1, right)
+    return guesses
+
+
+@pytest.mark.parametrize(("place", "total"), [(6, 8), (20, 30)])
+async def test_a_right_code_past_the_limit_among_parallel_guesses_is_never_checked(
+    wallets: WalletService, checks: list[str], place: int, total: int
+) -> None:
+    sent = await wallets.start_registration(PHONE, 1)
+    guesses = guesses_with(sent.sms.value, place, total)
+    results = await asyncio.gather(
+        *(wallets.confirm_code(PHONE, g, 1) for g in guesses), return_exceptions=True
+    )
+    assert isinstance(results[place - 1], TooManyAttempts)
+    assert len(checks) == 5 and sent.sms.value not in checks
+    assert [type(r) for r in results[:5]] == [WrongCode] * 4 + [TooManyAttempts]
+    assert all(isinstance(r, TooManyAttempts) for r in results[5:])
+    assert await wallets.wallet_of(1) is None
+
+
+async def test_a_right_key_past_the_limit_among_parallel_guesses_is_never_checked(
+    wallets: WalletService, checks: list[str]
+) -> None:
+    secret = await register(wallets)
+    checks.clear()
+    guesses = ["AAAA-AAA" + ch for ch in "BCDEFGHJKLMNPQ"]
+    guesses.insert(11, secret)  # 12th of 15
+    results = await asyncio.gather(
+        *(wallets.sign_in(PHONE, g, 2) for g in guesses), return_exceptions=True
+    )
+    assert isinstance(results[11], TooManyAttempts)
+    assert len(checks) == 5 and secret not in checks
+    assert await wallets.wallet_of(2) is None
+
+
+async def test_many_accounts_share_a_slower_cap_per_number_but_its_owner(
+    wallets: WalletService, checks: list[str], clock: ManualClock
+) -> None:
+    secret = await register(wallets)
+    checks.clear()
+    # 30 accounts, one guess each at once; the right key is the 25th.
+    guesses = [f"AAAA-AA{a}{b}" for a in "BCDEF" for b in "BCDEFG"][:29]
+    guesses.insert(24, secret)
+    results = await asyncio.gather(
+        *(wallets.sign_in(PHONE, g, 100 + n) for n, g in enumerate(guesses)),
+        return_exceptions=True,
+    )
+    assert len(checks) == 20 and secret not in checks
+    assert isinstance(results[24], TooManyAttempts)
+    assert results[24].until == clock.now() + timedelta(hours=1)
+    # The owner, whose account proved the number, is not kept out by strangers.
+    await wallets.verify_secret(PHONE, secret, 1)
+    clock.advance(hours=1)
+    await wallets.sign_in(PHONE, secret, 200)
+
+
+async def test_wrong_guesses_lock_out_only_the_account_that_made_them(
+    wallets: WalletService, clock: ManualClock
+) -> None:
+    secret = await register(wallets)
+    for _ in range(5):
+        with pytest.raises((WrongSecret, TooManyAttempts)):
+            await wallets.sign_in(PHONE, "AAAA-AAAA", 3)
+    with pytest.raises(TooManyAttempts):
+        await wallets.sign_in(PHONE, secret, 3)
+    # Another account that knows the key signs in at once, and the owner pays as usual.
+    assert (await wallets.sign_in(PHONE, secret, 2)).phone == PHONE
+    await wallets.verify_secret(PHONE, secret, 1)
+
+
+async def test_a_code_is_typed_only_in_the_account_it_was_sent_to(
+    wallets: WalletService, checks: list[str]
+) -> None:
+    sent = await wallets.start_registration(PHONE, 1)
+    with pytest.raises(NoPendingCode):
+        await wallets.confirm_code(PHONE, sent.sms.value, 2)
+    assert checks == []
+    assert sent.sms.to_user == 1
