@@ -184,3 +184,27 @@ async def test_parallel_key_guesses_from_many_accounts_stop_at_the_cap(harness: 
         assert await harness.services.wallets.wallet_of(stranger.id) is None
     answers = [s.last.text for s in strangers]
     assert sum(a.startswith("Неверный секретный ключ.") for a in answers) == 20
+
+
+async def test_a_wallet_nobody_has_proved_gets_its_new_key_after_the_number_is_shared(
+    harness: Harness,
+) -> None:
+    anna = harness.person()
+    secret = await register(anna)
+    # A wallet opened before numbers were proved: no account is known to have it.
+    await harness.services.db.transaction(lambda c: c.execute("DELETE FROM phone_owners"))
+    await anna.press("👛 Кошелёк")
+    await anna.press("🔑 Сменить ключ")
+    seen = await anna.send(secret)
+    assert seen.text == "Новый ключ придёт по SMS. " + NOT_PROVED
+    assert "📱 Поделиться номером" in anna.reply_keyboard
+    await anna.share_contact()
+    assert anna.bot_messages()[-2].text == (
+        "✅ Номер +7 912 345-67-89 подтверждён: SMS на него будут приходить в этот чат."
+    )
+    assert anna.reply_keyboard == []
+    await anna.press("👛 Кошелёк")
+    await anna.press("🔑 Сменить ключ")
+    await anna.send(secret)
+    assert anna.last.text == "🔑 Секретный ключ изменён. Старый больше не действует."
+    assert sms_value(anna) != secret
