@@ -15,8 +15,8 @@ from services.ledger import BalanceCapExceeded, Ledger
 from services.operator import InvalidPhone, Operator, PhoneDeactivated, normalize_phone, prove
 from services.wallet import (
     CodeExpired,
-    NoPendingCode,
     MonthlyLimitExceeded,
+    NoPendingCode,
     ResendTooSoon,
     TooManyAttempts,
     WalletBlocked,
