@@ -378,7 +378,7 @@ async def number_chosen(
 
 
 async def register_here(query: CallbackQuery, state: FSMContext, wallets: WalletService) -> None:
-    from handlers.wallet import not_proved_text, phone_keyboard, send_sms
+    from handlers.wallet import not_proved_text, send_sms, share_keyboard
 
     number = (await state.get_data()).get("phone")
     if number is None or not isinstance(query.message, Message):
@@ -406,7 +406,7 @@ async def register_here(query: CallbackQuery, state: FSMContext, wallets: Wallet
         await state.update_data(register=True)
         await query.message.answer(
             _("The secret key comes by SMS.") + " " + not_proved_text(number),
-            reply_markup=phone_keyboard(),
+            reply_markup=share_keyboard(),
         )
         return
     except WalletExists:

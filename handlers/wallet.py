@@ -181,6 +181,15 @@ def phone_keyboard() -> ReplyKeyboardMarkup:
     )
 
 
+def share_keyboard() -> ReplyKeyboardMarkup:
+    """Only the button that shares one's own number (outside the wallet's number step)."""
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=str(SHARE_LABEL), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
 def code_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
@@ -665,7 +674,7 @@ async def got_current_secret(message: Message, state: FSMContext, wallets: Walle
         await state.clear()
         await message.answer(
             _("The new key comes by SMS.") + " " + not_proved_text(error.number),
-            reply_markup=phone_keyboard(),
+            reply_markup=share_keyboard(),
         )
         return
     await state.clear()

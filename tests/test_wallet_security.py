@@ -128,6 +128,7 @@ async def test_the_terminal_registers_only_the_number_of_who_is_there(harness: H
     await mallory.send("+7 912 345-67-89")  # Anna's number, no wallet yet
     await mallory.press("📝 Зарегистрировать здесь")
     assert mallory.last.text == "Секретный ключ придёт по SMS. " + NOT_PROVED
+    assert mallory.reply_keyboard == ["📱 Поделиться номером"]
     assert await harness.services.wallets.has_wallet(PHONE) is None
     # Her own number: sharing it from her account goes straight on with the registration.
     await mallory.send("+7 999 000-11-11")
@@ -197,7 +198,7 @@ async def test_a_wallet_nobody_has_proved_gets_its_new_key_after_the_number_is_s
     await anna.press("🔑 Сменить ключ")
     seen = await anna.send(secret)
     assert seen.text == "Новый ключ придёт по SMS. " + NOT_PROVED
-    assert "📱 Поделиться номером" in anna.reply_keyboard
+    assert anna.reply_keyboard == ["📱 Поделиться номером"]
     await anna.share_contact()
     assert anna.bot_messages()[-2].text == (
         "✅ Номер +7 912 345-67-89 подтверждён: SMS на него будут приходить в этот чат."
