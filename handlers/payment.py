@@ -476,7 +476,7 @@ async def typed_secret(
         await _not_payable(message, await merchant.order(bill.inv_id))
         return
     try:
-        await wallets.verify_secret(bill.phone, message.text or "")
+        await wallets.verify_secret(bill.phone, message.text or "", user_id(message))
     except WrongSecret as error:
         from handlers.wallet import attempts_left_text
 

@@ -11,7 +11,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import money, phone, when
@@ -23,7 +23,7 @@ from handlers.screens import show, user_id
 from services.aggregator import Aggregator, BillClosed
 from services.money import AmountNotUnderstood, parse_rubles
 from services.numbers import parse_id
-from services.operator import PhoneDeactivated
+from services.operator import NotProved, Operator, PhoneDeactivated
 from services.terminal import (
     BANKNOTES,
     BadAmount,
@@ -379,10 +379,10 @@ async def number_chosen(
 
 
 async def register_here(query: CallbackQuery, state: FSMContext, wallets: WalletService) -> None:
-    from handlers.wallet import sms_text
+    from handlers.wallet import not_proved_text, send_sms, share_keyboard
 
     number = (await state.get_data()).get("phone")
-    if number is None:
+    if number is None or not isinstance(query.message, Message):
         await query.answer(_("This button is out of date. Open the menu with /start."))
         return
     try:
@@ -393,15 +393,61 @@ async def register_here(query: CallbackQuery, state: FSMContext, wallets: Wallet
             show_alert=True,
         )
         return
+    except WalletBlocked:
+        await query.answer(
+            _("The wallet on {phone} is blocked. Register it again in «Wallet».").format(
+                phone=phone(number)
+            ),
+            show_alert=True,
+        )
+        return
+    except NotProved:
+        await query.answer()
+        # Sharing the number from here registers it at once (see `shared_number`).
+        await state.update_data(register=True)
+        await query.message.answer(
+            _("The secret key comes by SMS.") + " " + not_proved_text(number),
+            reply_markup=share_keyboard(),
+        )
+        return
     except WalletExists:
-        registered = None
-    if registered is None or not isinstance(query.message, Message):
         await ask_intended(query, state)
         return
     await query.answer()
     # The SMS arrives as its own message, and the terminal's next screen comes after it.
-    await query.message.answer(sms_text(registered.sms))
+    assert query.bot is not None
+    await send_sms(query.bot, registered.sms)
     await ask_intended(query.message, state)
+
+
+async def shared_number(
+    message: Message,
+    state: FSMContext,
+    wallets: WalletService,
+    cash: CashDesk,
+    operator: Operator,
+) -> None:
+    """The person shared their own number at the terminal: it is theirs now, and if they were
+    registering, the terminal goes on with it."""
+    from handlers.wallet import own_number, send_sms
+
+    number = await own_number(message, operator)
+    if number is None:
+        return
+    data = await state.get_data()
+    await message.answer(_("Got it."), reply_markup=ReplyKeyboardRemove())
+    if not (data.get("register") and data.get("phone") == number):
+        await number_chosen(message, state, wallets, cash, number)
+        return
+    await state.update_data(register=False)
+    try:
+        registered = await wallets.register_at_terminal(number, user_id(message))
+    except (PhoneDeactivated, WalletBlocked, WalletExists, NotProved):
+        await number_chosen(message, state, wallets, cash, number)
+        return
+    assert message.bot is not None
+    await send_sms(message.bot, registered.sms)
+    await ask_intended(message, state)
 
 
 async def ask_intended(event: Message | CallbackQuery, state: FSMContext) -> None:
@@ -778,6 +824,7 @@ def make_router() -> Router:
     router.callback_query.register(pay, on(TopAction.rest_phone), anywhere)
     router.callback_query.register(pay, on(TopAction.rest_wallet), anywhere)
     router.callback_query.register(leave, on(TopAction.leave), anywhere)
+    router.message.register(shared_number, TopUp.terminal_phone, F.contact)
     router.message.register(
         typed_number,
         StateFilter(TopUp.terminal_phone, TopUp.salon_phone),

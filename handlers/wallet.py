@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 from enum import StrEnum
 
-from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -28,7 +28,7 @@ from handlers.phones import read_phone
 from handlers.screens import show, user_id
 from handlers.start import menu_for
 from services.ledger import Movement
-from services.operator import PhoneDeactivated, Sms
+from services.operator import NotProved, Operator, PhoneDeactivated, Sms
 from services.wallet import (
     AlreadyRegistered,
     CodeExpired,
@@ -92,6 +92,21 @@ def sms_text(sms: Sms) -> str:
             "Do not tell it to anyone."
         )
     return f"{head}\n{body.format(code=sms.value)}"
+
+
+async def send_sms(bot: Bot, sms: Sms, markup: ReplyKeyboardRemove | None = None) -> None:
+    """The stand-in SMS arrives in the chat of the account that has the number, wherever the
+    action was taken (the key changed by a second account reaches the owner)."""
+    # Someone who blocked the bot is a phone that is switched off: the SMS is lost.
+    with contextlib.suppress(TelegramForbiddenError):
+        await bot.send_message(sms.to_user, sms_text(sms), reply_markup=markup)
+
+
+def not_proved_text(number: str) -> str:
+    return _(
+        "An SMS to {phone} comes only to the Telegram account that has this number. "
+        "If the number is yours, tap «📱 Share my number» in that account: the SMS will come there."
+    ).format(phone=phone(number))
 
 
 def attempts_left_text(left: int, *, secret: bool) -> str:
@@ -160,6 +175,15 @@ def phone_keyboard() -> ReplyKeyboardMarkup:
             [KeyboardButton(text=str(TYPE_LABEL))],
             [KeyboardButton(text=str(BACK_LABEL))],
         ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def share_keyboard() -> ReplyKeyboardMarkup:
+    """Only the button that shares one's own number (outside the wallet's number step)."""
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=str(SHARE_LABEL), request_contact=True)]],
         resize_keyboard=True,
         one_time_keyboard=True,
     )
@@ -258,7 +282,12 @@ async def reregister(query: CallbackQuery, state: FSMContext) -> None:
 # ---- step 1: the number ----------------------------------------------------------------
 
 
-async def got_contact(message: Message, state: FSMContext, wallets: WalletService) -> None:
+async def own_number(message: Message, operator: Operator) -> str | None:
+    """The number of a contact the person shared, recorded as theirs when it is their own.
+
+    Telegram vouches for a contact whose user_id is the sender's: that account has the number.
+    Someone else's contact proves nothing and gets an answer saying so (None).
+    """
     contact = message.contact
     assert contact is not None
     if contact.user_id != user_id(message):
@@ -268,8 +297,40 @@ async def got_contact(message: Message, state: FSMContext, wallets: WalletServic
                 "or type it."
             )
         )
+        return None
+    number = await read_phone(message, contact.phone_number)
+    if number is not None:
+        await operator.prove(number, user_id(message))
+    return number
+
+
+async def got_contact(
+    message: Message, state: FSMContext, wallets: WalletService, operator: Operator
+) -> None:
+    number = await own_number(message, operator)
+    if number is not None:
+        await got_number(message, state, wallets, number)
+
+
+async def got_contact_elsewhere(
+    message: Message, state: FSMContext, wallets: WalletService, operator: Operator
+) -> None:
+    """One's own contact outside the number step still proves the number (say, to get a new
+    secret key by SMS)."""
+    number = await own_number(message, operator)
+    if number is None:
         return
-    await got_number(message, state, wallets, contact.phone_number)
+    await message.answer(
+        _("✅ Number {phone} is confirmed: SMS to it will come to this chat.").format(
+            phone=phone(number)
+        ),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+    if await state.get_state() is None:
+        await message.answer(
+            _("Main menu. What would you like to do?"),
+            reply_markup=await menu_for(message, wallets),
+        )
 
 
 async def got_text_number(message: Message, state: FSMContext, wallets: WalletService) -> None:
@@ -309,7 +370,7 @@ async def send_code(
     message: Message, state: FSMContext, wallets: WalletService, number: str
 ) -> None:
     try:
-        sent = await wallets.start_registration(number)
+        sent = await wallets.start_registration(number, user_id(message))
     except PhoneDeactivated:
         await message.answer(
             _(
@@ -317,6 +378,9 @@ async def send_code(
                 "Give a working number."
             )
         )
+        return
+    except NotProved:
+        await message.answer(not_proved_text(number), reply_markup=phone_keyboard())
         return
     except ResendTooSoon as error:
         await state.set_state(Registration.code)
@@ -339,7 +403,8 @@ async def send_code(
         )
         return
     await state.set_state(Registration.code)
-    await message.answer(sms_text(sent.sms), reply_markup=ReplyKeyboardRemove())
+    assert message.bot is not None
+    await send_sms(message.bot, sent.sms, ReplyKeyboardRemove())
     text = _("Enter the code from the SMS: 6 digits. It is valid for 5 minutes.")
     if sent.reregistration:
         text += "\n" + _(
@@ -402,13 +467,18 @@ async def got_code(message: Message, state: FSMContext, wallets: WalletService) 
             reply_markup=cancel_keyboard(),
         )
         return
+    except NotProved:
+        await state.set_state(Registration.phone)
+        await message.answer(not_proved_text(number), reply_markup=phone_keyboard())
+        return
     before = await state.get_data()
     resume_order = before.get("resume_order")
     await state.clear()
     if resume_order is not None:
         # Keep the payment's place so "back to the invoice" issues the bill straight away.
         await state.update_data(operation=before.get("operation"), order=resume_order)
-    await message.answer(sms_text(registered.sms))
+    assert message.bot is not None
+    await send_sms(message.bot, registered.sms)
     rows = [
         [button(_("💵 Top up"), MenuCb(action=MenuAction.topup))],
         [button(_("👛 Wallet"), MenuCb(action=MenuAction.wallet)), home_button()],
@@ -434,16 +504,19 @@ async def resend(query: CallbackQuery, state: FSMContext, wallets: WalletService
         await query.answer(_("This button is out of date. Open the menu with /start."))
         return
     try:
-        sent = await wallets.start_registration(number)
+        sent = await wallets.start_registration(number, user_id(query))
     except ResendTooSoon as error:
         await query.answer(
             _("A new code can be sent in {seconds} s.").format(seconds=error.seconds),
             show_alert=True,
         )
         return
-    except (PhoneDeactivated, TooManyAttempts, WalletExists) as error:
+    except (PhoneDeactivated, TooManyAttempts, WalletExists, NotProved) as error:
         await query.answer()
-        if isinstance(error, TooManyAttempts):
+        if isinstance(error, NotProved):
+            await state.set_state(Registration.phone)
+            await message.answer(not_proved_text(number), reply_markup=phone_keyboard())
+        elif isinstance(error, TooManyAttempts):
             await message.answer(locked_text(error))
         elif isinstance(error, PhoneDeactivated):
             await message.answer(
@@ -458,7 +531,8 @@ async def resend(query: CallbackQuery, state: FSMContext, wallets: WalletService
             )
         return
     await query.answer(_("The code has been sent again."))
-    await message.answer(sms_text(sent.sms))
+    assert message.bot is not None
+    await send_sms(message.bot, sent.sms)
     await message.answer(
         _("Enter the code from the SMS: 6 digits. It is valid for 5 minutes."),
         reply_markup=code_keyboard(),
@@ -595,12 +669,24 @@ async def got_current_secret(message: Message, state: FSMContext, wallets: Walle
             reply_markup=cancel_keyboard(),
         )
         return
+    except NotProved as error:
+        await state.clear()
+        await message.answer(
+            _("The new key comes by SMS.") + " " + not_proved_text(error.number),
+            reply_markup=share_keyboard(),
+        )
+        return
     await state.clear()
-    await message.answer(sms_text(sms))
-    await message.answer(
-        _("🔑 The secret key is changed. The old one no longer works."),
-        reply_markup=to_wallet_keyboard(),
-    )
+    assert message.bot is not None
+    await send_sms(message.bot, sms)
+    if sms.to_user == user_id(message):
+        text = _("🔑 The secret key is changed. The old one no longer works.")
+    else:
+        text = _(
+            "🔑 The secret key is changed: the new one came by SMS to {phone}. "
+            "The old one no longer works."
+        ).format(phone=phone(sms.number, masked=True))
+    await message.answer(text, reply_markup=to_wallet_keyboard())
 
 
 async def confirm_sign_out(query: CallbackQuery) -> None:
@@ -671,4 +757,5 @@ def make_router() -> Router:
     router.callback_query.register(
         reregister, WalletCb.filter(F.action == WalletAction.reregister), anywhere
     )
+    router.message.register(got_contact_elsewhere, F.contact, anywhere)
     return router

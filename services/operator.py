@@ -19,7 +19,15 @@ class InvalidPhone(DomainError, ValueError):
 
     def __init__(self, text: str, reason: str) -> None:
         super().__init__(f"not a Russian mobile number like {EXAMPLE} ({reason})")
-        self.reason = reason  # "format" | "foreign" | "not_mobile"
+        self.reason = reason  # "format" | "digits" | "foreign" | "not_mobile"
+
+
+class NotProved(DomainError):
+    """The SMS would go to the account that has the number, and that is not this one."""
+
+    def __init__(self, number: str) -> None:
+        super().__init__(f"{number} is not proved by this account")
+        self.number = number
 
 
 class PhoneDeactivated(DomainError):
@@ -34,11 +42,22 @@ _SEPARATORS = re.compile(r"[\s\-().]")
 def normalize_phone(text: str) -> str:
     """`8 (912) 345-67-89`, `+7 912 345 67 89`, `9123456789` → `+79123456789`.
 
-    Anything that is not a Russian mobile number (+7 9xx) is refused with the reason.
+    The one reading of a phone number: every number a person types or shares goes through here,
+    and every number a service is given is checked against it (`require_normal`). Anything
+    that is not a Russian mobile number (+7 9xx) is refused with the reason.
+
+    Only ASCII digits count: `+7 916 111-01-0١` (an Arabic-Indic one) is refused, not mapped
+    to `1`. Refusing keeps the accepted set small and easy to check (Unicode has dozens of
+    digit sets, plus "digits" like `²` that are not decimal), matches the terminal's 0–9
+    keypad, and a number in mixed scripts is pasted or crafted rather than typed, so the person
+    is better told plainly what to type than have it silently reinterpreted.
     """
     raw = _SEPARATORS.sub("", text.strip())
-    if len(raw) > 20 or not re.fullmatch(r"\+?\d+", raw):
+    if len(raw) > 20:
         raise InvalidPhone(text, "format")
+    if not re.fullmatch(r"\+?[0-9]+", raw):
+        other_digits = raw.lstrip("+").isdecimal()
+        raise InvalidPhone(text, "digits" if other_digits else "format")
     digits = raw.lstrip("+")
     if raw.startswith("+") and not digits.startswith("7"):
         raise InvalidPhone(text, "foreign")
@@ -57,8 +76,16 @@ def mobile_account(number: str) -> str:
     return f"phone:{number}"
 
 
+def require_normal(number: str) -> str:
+    """A number a service is given must already be in the normal form (`+79123456789`)."""
+    if normalize_phone(number) != number:
+        raise InvalidPhone(number, "format")
+    return number
+
+
 def ensure_phone(conn: sqlite3.Connection, number: str, now: int) -> str:
     """The operator knows every well-formed number; returns its status."""
+    require_normal(number)
     conn.execute(
         "INSERT OR IGNORE INTO phones (number, status, changed_at) VALUES (?, 'active', ?)",
         (number, now),
@@ -73,6 +100,26 @@ def require_active(conn: sqlite3.Connection, number: str, now: int) -> None:
         raise PhoneDeactivated(number)
 
 
+def owner_of(conn: sqlite3.Connection, number: str) -> int | None:
+    """The Telegram account that last proved it has the number, if any."""
+    row = conn.execute("SELECT user_id FROM phone_owners WHERE number = ?", (number,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def prove(conn: sqlite3.Connection, number: str, user_id: int, now: int) -> None:
+    """The account shared its own contact (Telegram vouches for it): the number is its now.
+
+    The latest proof wins: the operator may have given the number to someone else since.
+    """
+    ensure_phone(conn, number, now)
+    conn.execute(
+        "INSERT INTO phone_owners (number, user_id, proved_at) VALUES (?, ?, ?)"
+        " ON CONFLICT(number) DO UPDATE SET user_id = excluded.user_id,"
+        " proved_at = excluded.proved_at",
+        (number, user_id, now),
+    )
+
+
 @dataclass(frozen=True)
 class Sms:
     """An SMS the operator delivered; its text is shown to the person, never stored."""
@@ -80,6 +127,15 @@ class Sms:
     number: str
     kind: str  # "code" | "secret"
     value: str
+    to_user: int  # the Telegram account that has the number: the SMS arrives only there
+
+
+def sms_to_owner(conn: sqlite3.Connection, number: str, kind: str, value: str) -> Sms:
+    """An SMS reaches only the account that proved the number; nobody's number gets none."""
+    owner = owner_of(conn, number)
+    if owner is None:
+        raise NotProved(number)
+    return Sms(number, kind, value, owner)
 
 
 class Operator:
@@ -90,6 +146,13 @@ class Operator:
     async def status(self, number: str) -> str:
         now = to_ts(self.clock.now())
         return await self.db.transaction(lambda c: ensure_phone(c, number, now))
+
+    async def prove(self, number: str, user_id: int) -> None:
+        now = to_ts(self.clock.now())
+        await self.db.transaction(lambda c: prove(c, number, user_id, now))
+
+    async def owner(self, number: str) -> int | None:
+        return await self.db.run(lambda c: owner_of(c, number))
 
     async def deactivate(self, number: str) -> None:
         """The operator stops serving the number; a wallet on it is blocked."""

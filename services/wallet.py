@@ -1,8 +1,11 @@
 """QIWI wallet stand-in: registration by SMS code, secret key, sign-in, limits, balance, history.
 
-Codes and secret keys are stored only as salted scrypt hashes. Every wrong code or key counts
-before it is checked, so parallel guesses cannot exceed the limit; the limit reached locks the
-number for a cool-down.
+Codes and secret keys are stored only as salted scrypt hashes. SMS go only to the Telegram
+account that proved it has the number (services/operator.py), so a code can be asked for and
+typed only there. Every guess of a code or a key is counted, in one transaction, before it is
+checked, and a guess over a limit is refused unchecked, so parallel guesses cannot exceed the
+limits: a few wrong ones lock that account out of that number for a cool-down, and a slower cap
+per number bounds the guesses of all other accounts together.
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ from services.clock import MOSCOW, Clock, from_ts, to_ts
 from services.db import Database
 from services.errors import DomainError
 from services.ledger import Ledger, Movement, Transfer
-from services.operator import Sms, ensure_phone, require_active
+from services.operator import (
+    NotProved,
+    Sms,
+    ensure_phone,
+    owner_of,
+    require_active,
+    sms_to_owner,
+)
 from services.secrets import (
     DEFAULT_N,
     check_async,
@@ -45,8 +55,10 @@ LIMITS = {
 class WalletRules:
     code_ttl: int = 300  # seconds an SMS code stays valid
     resend_cooldown: int = 60  # seconds before another code may be sent
-    max_attempts: int = 5  # wrong codes or keys before a cool-down
+    max_attempts: int = 5  # wrong codes or keys of one account before its cool-down
     lockout: int = 900  # seconds of cool-down
+    number_cap: int = 20  # guesses per number by all accounts but its owner, per window
+    number_window: int = 3600  # seconds
     hash_n: int = DEFAULT_N
 
 
@@ -205,13 +217,74 @@ def _open_wallet(conn: sqlite3.Connection, phone: str, secret_hash: str, now: in
     """Create the wallet, or re-open a blocked one with its money, under a new secret key."""
     conn.execute(
         "INSERT INTO wallets (phone, secret_hash, created_at) VALUES (?, ?, ?)"
-        " ON CONFLICT(phone) DO UPDATE SET status = 'active',"
-        " secret_hash = excluded.secret_hash, failed_tries = 0, locked_until = 0",
+        " ON CONFLICT(phone) DO UPDATE SET status = 'active', secret_hash = excluded.secret_hash",
         (phone, secret_hash, now),
     )
     level = conn.execute("SELECT level FROM wallets WHERE phone = ?", (phone,)).fetchone()
     cap = LIMITS[level[0]].max_balance
     ledger.open_account(conn, wallet_account(phone), "wallet", now=now, max_balance=cap)
+
+
+def take_guess(
+    conn: sqlite3.Connection, kind: str, number: str, user_id: int, now: int, rules: WalletRules
+) -> tuple[int, int]:
+    """Count one guess of a code or key before it is checked: (tries so far, locked until).
+
+    Runs inside the transaction that reads the hash, so parallel guesses are counted one after
+    another; a guess over a limit raises here and is never checked. The check itself (scrypt,
+    tens of milliseconds) runs outside, so the database thread is not held by it: the count
+    already bounds how many checks can happen.
+    """
+    row = conn.execute(
+        "SELECT tries, locked_until FROM guesses WHERE kind = ? AND number = ? AND user_id = ?",
+        (kind, number, user_id),
+    ).fetchone()
+    tries, locked = (row[0], row[1]) if row is not None else (0, 0)
+    if locked > now:
+        raise TooManyAttempts(from_ts(locked))
+    if locked:
+        tries = 0  # the cool-down is over
+    if owner_of(conn, number) != user_id:
+        # Strangers share one slower allowance per number; the owner never waits for them.
+        window = conn.execute(
+            "SELECT window_start, tries FROM guess_windows WHERE kind = ? AND number = ?",
+            (kind, number),
+        ).fetchone()
+        start, used = (now, 0)
+        if window is not None and window[0] + rules.number_window > now:
+            start, used = window[0], window[1]
+        if used >= rules.number_cap:
+            raise TooManyAttempts(from_ts(start + rules.number_window))
+        conn.execute(
+            "INSERT OR REPLACE INTO guess_windows (kind, number, window_start, tries)"
+            " VALUES (?, ?, ?, ?)",
+            (kind, number, start, used + 1),
+        )
+    tries += 1
+    # The last allowed guess locks at once: guesses arriving while it is checked are refused.
+    locked = now + rules.lockout if tries >= rules.max_attempts else 0
+    conn.execute(
+        "INSERT OR REPLACE INTO guesses (kind, number, user_id, tries, locked_until)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (kind, number, user_id, tries, locked),
+    )
+    return tries, locked
+
+
+def forget_guesses(conn: sqlite3.Connection, kind: str, number: str, user_id: int) -> None:
+    """A right guess: this account starts afresh (strangers' allowance is not given back)."""
+    conn.execute(
+        "DELETE FROM guesses WHERE kind = ? AND number = ? AND user_id = ?",
+        (kind, number, user_id),
+    )
+
+
+def guess_lock(conn: sqlite3.Connection, kind: str, number: str, user_id: int, now: int) -> int:
+    row = conn.execute(
+        "SELECT locked_until FROM guesses WHERE kind = ? AND number = ? AND user_id = ?",
+        (kind, number, user_id),
+    ).fetchone()
+    return row[0] if row is not None and row[0] > now else 0
 
 
 class WalletService:
@@ -228,8 +301,11 @@ class WalletService:
 
     # ---- registration ----------------------------------------------------------------
 
-    async def start_registration(self, phone: str) -> CodeSent:
-        """Send a one-time code to `phone` by SMS; refused for a served number with a wallet."""
+    async def start_registration(self, phone: str, user_id: int) -> CodeSent:
+        """Send a one-time code by SMS to `phone`, whose owner `user_id` must be.
+
+        Refused for a served number with a working wallet; a blocked one is re-opened this way.
+        """
         code = new_code()
         code_hash = await hash_async(code, n=self.rules.hash_n)
         now = self._now()
@@ -240,22 +316,28 @@ class WalletService:
             wallet = conn.execute("SELECT status FROM wallets WHERE phone = ?", (phone,)).fetchone()
             if wallet is not None and wallet["status"] == "active":
                 raise WalletExists(phone)
-            pending = conn.execute("SELECT * FROM sms_codes WHERE phone = ?", (phone,)).fetchone()
+            if owner_of(conn, phone) != user_id:
+                raise NotProved(phone)
+            locked = guess_lock(conn, "code", phone, user_id, now)
+            if locked:
+                raise TooManyAttempts(from_ts(locked))
+            pending = conn.execute(
+                "SELECT sent_at FROM sms_codes WHERE phone = ? AND user_id = ?", (phone, user_id)
+            ).fetchone()
             if pending is not None:
-                if pending["locked_until"] > now:
-                    raise TooManyAttempts(from_ts(pending["locked_until"]))
                 wait = pending["sent_at"] + rules.resend_cooldown - now
                 if wait > 0:
                     raise ResendTooSoon(wait)
+            # A code someone else asked for (before the number changed hands) is replaced.
             conn.execute(
-                "INSERT INTO sms_codes (phone, code_hash, sent_at, expires_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(phone) DO UPDATE SET code_hash = excluded.code_hash,"
-                " sent_at = excluded.sent_at, expires_at = excluded.expires_at, failed_tries = 0,"
-                " locked_until = 0",
-                (phone, code_hash, now, now + rules.code_ttl),
+                "INSERT INTO sms_codes (phone, user_id, code_hash, sent_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(phone) DO UPDATE SET"
+                " user_id = excluded.user_id, code_hash = excluded.code_hash,"
+                " sent_at = excluded.sent_at, expires_at = excluded.expires_at",
+                (phone, user_id, code_hash, now, now + rules.code_ttl),
             )
             return CodeSent(
-                sms=Sms(phone, "code", code),
+                sms=sms_to_owner(conn, phone, "code", code),
                 expires_at=from_ts(now + rules.code_ttl),
                 resend_at=from_ts(now + rules.resend_cooldown),
                 reregistration=wallet is not None,
@@ -264,12 +346,17 @@ class WalletService:
         return await self.db.transaction(start)
 
     async def confirm_code(self, phone: str, code: str, user_id: int) -> Registered:
-        """A right code creates (or re-opens) the wallet, issues a secret key, signs the user in."""
+        """A right code creates (or re-opens) the wallet, issues a secret key, signs the user in.
+
+        Only the account the code was sent to may type it.
+        """
         now = self._now()
         rules = self.rules
 
-        def take_attempt(conn: sqlite3.Connection) -> tuple[str, int]:
-            pending = conn.execute("SELECT * FROM sms_codes WHERE phone = ?", (phone,)).fetchone()
+        def take_attempt(conn: sqlite3.Connection) -> tuple[str, int, int]:
+            pending = conn.execute(
+                "SELECT * FROM sms_codes WHERE phone = ? AND user_id = ?", (phone, user_id)
+            ).fetchone()
             if pending is None:
                 done = conn.execute(
                     "SELECT 1 FROM wallet_users u JOIN wallets w ON w.phone = u.phone"
@@ -278,56 +365,71 @@ class WalletService:
                 ).fetchone()
                 # The same confirmation arriving twice (a retried update) finds it done.
                 raise AlreadyRegistered() if done else NoPendingCode()
-            if pending["locked_until"] > now:
-                raise TooManyAttempts(from_ts(pending["locked_until"]))
+            locked = guess_lock(conn, "code", phone, user_id, now)
+            if locked:
+                raise TooManyAttempts(from_ts(locked))
             if pending["expires_at"] <= now:
                 raise CodeExpired()
-            tries = pending["failed_tries"] + 1
-            conn.execute("UPDATE sms_codes SET failed_tries = ? WHERE phone = ?", (tries, phone))
-            return pending["code_hash"], tries
+            tries, locked = take_guess(conn, "code", phone, user_id, now, rules)
+            return pending["code_hash"], tries, locked
 
-        code_hash, tries = await self.db.transaction(take_attempt)
+        code_hash, tries, locked = await self.db.transaction(take_attempt)
         if not await check_async(code, code_hash):
-            await self._after_wrong("sms_codes", "phone", phone, tries, now, WrongCode)
+            self._after_wrong(tries, locked, WrongCode)
         secret = new_secret_key()
         secret_hash = await hash_async(secret, n=rules.hash_n)
 
-        def create(conn: sqlite3.Connection) -> None:
+        def create(conn: sqlite3.Connection) -> Sms:
             require_active(conn, phone, now)
-            if conn.execute("DELETE FROM sms_codes WHERE phone = ?", (phone,)).rowcount == 0:
-                raise NoPendingCode()  # a parallel confirmation already used this code
+            if owner_of(conn, phone) != user_id:
+                raise NotProved(phone)  # the number changed hands meanwhile
+            used = conn.execute(
+                "DELETE FROM sms_codes WHERE phone = ? AND user_id = ? AND code_hash = ?",
+                (phone, user_id, code_hash),
+            )
+            if used.rowcount == 0:
+                raise NoPendingCode()  # a parallel confirmation or a newer code took its place
+            forget_guesses(conn, "code", phone, user_id)
             _open_wallet(conn, phone, secret_hash, now)
             self._bind(conn, user_id, phone, now)
+            return sms_to_owner(conn, phone, "secret", secret)
 
-        await self.db.transaction(create)
+        sms = await self.db.transaction(create)
         wallet = await self.wallet_of(user_id)
         assert wallet is not None
-        return Registered(wallet=wallet, sms=Sms(phone, "secret", secret))
+        return Registered(wallet=wallet, sms=sms)
 
     async def register_at_terminal(self, phone: str, user_id: int) -> Registered:
         """Registration at a cash terminal: the secret key comes by SMS, no code to type.
 
-        The Telegram account is signed in to the new wallet unless it already uses another one.
+        Only the number's owner can do it (the key comes to them), and only on a number without
+        a wallet: a blocked one is re-opened with an SMS code, never here. The Telegram account
+        is signed in to the new wallet unless it already uses another one.
         """
         now = self._now()
         secret = new_secret_key()
         secret_hash = await hash_async(secret, n=self.rules.hash_n)
 
-        def create(conn: sqlite3.Connection) -> None:
+        def create(conn: sqlite3.Connection) -> Sms:
             require_active(conn, phone, now)
             existing = conn.execute(
                 "SELECT status FROM wallets WHERE phone = ?", (phone,)
             ).fetchone()
-            if existing is not None and existing["status"] == "active":
-                raise WalletExists(phone)
+            if existing is not None:
+                raise (
+                    WalletExists(phone) if existing["status"] == "active" else WalletBlocked(phone)
+                )
+            if owner_of(conn, phone) != user_id:
+                raise NotProved(phone)
             _open_wallet(conn, phone, secret_hash, now)
             signed = conn.execute(
                 "SELECT 1 FROM wallet_users WHERE user_id = ?", (user_id,)
             ).fetchone()
             if signed is None:
                 self._bind(conn, user_id, phone, now)
+            return sms_to_owner(conn, phone, "secret", secret)
 
-        await self.db.transaction(create)
+        sms = await self.db.transaction(create)
         row = await self.db.fetchone(
             "SELECT w.status, w.level, a.balance FROM wallets w"
             " JOIN accounts a ON a.id = 'wallet:' || w.phone WHERE w.phone = ?",
@@ -335,29 +437,13 @@ class WalletService:
         )
         assert row is not None
         info = WalletInfo(phone, row["status"], row["level"], row["balance"], 0)
-        return Registered(wallet=info, sms=Sms(phone, "secret", secret))
+        return Registered(wallet=info, sms=sms)
 
-    async def _after_wrong(
-        self,
-        table: str,
-        key_column: str,
-        key: str,
-        tries: int,
-        now: int,
-        error: Callable[[int], DomainError],
-    ) -> None:
-        """Lock after the last allowed try; raise the error that says how many are left."""
-        left = self.rules.max_attempts - tries
-        if left <= 0:
-            until = now + self.rules.lockout
-            await self.db.transaction(
-                lambda c: c.execute(
-                    f"UPDATE {table} SET locked_until = ?, failed_tries = 0 WHERE {key_column} = ?",
-                    (until, key),
-                )
-            )
-            raise TooManyAttempts(from_ts(until))
-        raise error(left)
+    def _after_wrong(self, tries: int, locked: int, error: Callable[[int], DomainError]) -> None:
+        """The lock came with the last allowed try; raise the error that says what is left."""
+        if locked:
+            raise TooManyAttempts(from_ts(locked))
+        raise error(self.rules.max_attempts - tries)
 
     # ---- sign-in and secrets ---------------------------------------------------------
 
@@ -366,32 +452,28 @@ class WalletService:
         row = await self.db.fetchone("SELECT status FROM wallets WHERE phone = ?", (phone,))
         return None if row is None else str(row[0])
 
-    async def verify_secret(self, phone: str, secret: str) -> None:
-        """Check the wallet's secret key under the attempt limit; raises on a wrong one."""
+    async def verify_secret(self, phone: str, secret: str, user_id: int) -> None:
+        """Check the wallet's secret key under the attempt limits; raises on a wrong one."""
         now = self._now()
+        rules = self.rules
 
-        def take_attempt(conn: sqlite3.Connection) -> tuple[str, int]:
+        def take_attempt(conn: sqlite3.Connection) -> tuple[str, int, int]:
             row = conn.execute("SELECT * FROM wallets WHERE phone = ?", (phone,)).fetchone()
             if row is None:
                 raise WalletNotFound(phone)
             if row["status"] != "active":
                 raise WalletBlocked(phone)
-            if row["locked_until"] > now:
-                raise TooManyAttempts(from_ts(row["locked_until"]))
-            tries = row["failed_tries"] + 1
-            conn.execute("UPDATE wallets SET failed_tries = ? WHERE phone = ?", (tries, phone))
-            return row["secret_hash"], tries
+            tries, locked = take_guess(conn, "secret", phone, user_id, now, rules)
+            return row["secret_hash"], tries, locked
 
-        secret_hash, tries = await self.db.transaction(take_attempt)
+        secret_hash, tries, locked = await self.db.transaction(take_attempt)
         if not await check_async(normalize_secret_key(secret), secret_hash):
-            await self._after_wrong("wallets", "phone", phone, tries, now, WrongSecret)
-        await self.db.transaction(
-            lambda c: c.execute("UPDATE wallets SET failed_tries = 0 WHERE phone = ?", (phone,))
-        )
+            self._after_wrong(tries, locked, WrongSecret)
+        await self.db.transaction(lambda c: forget_guesses(c, "secret", phone, user_id))
 
     async def sign_in(self, phone: str, secret: str, user_id: int) -> WalletInfo:
         """Bind this Telegram account to an existing wallet, given its secret key."""
-        await self.verify_secret(phone, secret)
+        await self.verify_secret(phone, secret, user_id)
         now = self._now()
         await self.db.transaction(lambda c: self._bind(c, user_id, phone, now))
         wallet = await self.wallet_of(user_id)
@@ -399,23 +481,27 @@ class WalletService:
         return wallet
 
     async def change_secret(self, user_id: int, old_secret: str) -> Sms:
-        """A new secret key (sent by SMS) after the current one is confirmed."""
+        """A new secret key after the current one is confirmed; the SMS goes to the number's
+        owner, who may be another account than the one signed in here."""
         wallet = await self.wallet_of(user_id)
         if wallet is None:
             raise WalletNotFound("")
-        await self.verify_secret(wallet.phone, old_secret)
+        if await self.db.run(lambda c: owner_of(c, wallet.phone)) is None:
+            raise NotProved(wallet.phone)  # the new key could reach nobody
+        await self.verify_secret(wallet.phone, old_secret, user_id)
         secret = new_secret_key()
         secret_hash = await hash_async(secret, n=self.rules.hash_n)
         now = self._now()
 
-        def store(conn: sqlite3.Connection) -> None:
+        def store(conn: sqlite3.Connection) -> Sms:
             require_active(conn, wallet.phone, now)
+            sms = sms_to_owner(conn, wallet.phone, "secret", secret)
             conn.execute(
                 "UPDATE wallets SET secret_hash = ? WHERE phone = ?", (secret_hash, wallet.phone)
             )
+            return sms
 
-        await self.db.transaction(store)
-        return Sms(wallet.phone, "secret", secret)
+        return await self.db.transaction(store)
 
     async def sign_out(self, user_id: int) -> None:
         await self.db.transaction(

@@ -48,7 +48,8 @@ async def prepared_person(h: Harness, n: int) -> Person:
     """A person with a wallet and money, so that deep screens are reachable."""
     phone = f"+7912{n:07d}"
     person = h.person(f"Краулер {n}", phone=phone, user_id=50_000 + n)
-    sent = await h.services.wallets.start_registration(phone)
+    await h.services.operator.prove(phone, person.id)
+    sent = await h.services.wallets.start_registration(phone, person.id)
     await h.services.wallets.confirm_code(phone, sent.sms.value, person.id)
     await h.services.ledger.open_account("external:cash", "external", allow_negative=True)
     await h.services.wallets.credit(phone, "external:cash", 500_000, f"crawl:{n}")

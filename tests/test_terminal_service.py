@@ -51,7 +51,8 @@ def desk(db: Database, clock: ManualClock, delays: Delays) -> CashDesk:
 @pytest.fixture
 async def wallet(db: Database, clock: ManualClock, ledger: Ledger) -> WalletService:
     wallets = WalletService(db, clock, ledger)
-    sent = await wallets.start_registration(PHONE)
+    await Operator(db, clock).prove(PHONE, USER)
+    sent = await wallets.start_registration(PHONE, USER)
     await wallets.confirm_code(PHONE, sent.sms.value, USER)
     return wallets
 
@@ -162,7 +163,8 @@ async def test_delayed_receipt_survives_a_restart(
     path = tmp_path / "restart.sqlite3"
     db = await Database.open(path)
     wallets = WalletService(db, clock, Ledger(db, clock))
-    sent = await wallets.start_registration(PHONE)
+    await Operator(db, clock).prove(PHONE, USER)
+    sent = await wallets.start_registration(PHONE, USER)
     await wallets.confirm_code(PHONE, sent.sms.value, USER)
     desk = CashDesk(db, clock, CashRules(), delayed=delays)
     session = await desk.open_session(USER, PHONE)
