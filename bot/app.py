@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,8 +22,9 @@ from bot.storage import SQLiteStorage
 from handlers import errors, fallback, owner, payment, shop, start, topup, wallet
 from services.aggregator import Aggregator, MerchantAccount
 from services.checkout import Checkout
-from services.clock import Clock, SystemClock, to_ts
+from services.clock import Clock, SystemClock
 from services.db import Database
+from services.inbox import Inbox, update_key
 from services.ledger import Ledger
 from services.merchant import Merchant
 from services.operator import Operator
@@ -48,6 +48,7 @@ class Services:
     outbox: Outbox
     merchant: Merchant
     aggregator: Aggregator
+    inbox: Inbox
     extra: dict[str, Any] = field(default_factory=dict)
     robokassa: Robokassa | None = None
     _checkout: Checkout | None = None
@@ -156,7 +157,8 @@ async def build_services(settings: Settings, *, clock: Clock | None = None) -> S
             idle_seconds=settings.cash.idle_seconds,
         ),
     )
-    await forget_old_updates(db, clock)
+    inbox = Inbox(db, clock)
+    await inbox.forget_handled()
     merchant = Merchant(db, clock, order_ttl=settings.order_ttl_seconds)
     try:
         await merchant.sync_catalogue(settings.catalogue_path)
@@ -174,6 +176,7 @@ async def build_services(settings: Settings, *, clock: Clock | None = None) -> S
         outbox=Outbox(db, clock),
         merchant=merchant,
         aggregator=Aggregator(db, clock, wallets, cash, bill_ttl=settings.bill_ttl_seconds),
+        inbox=inbox,
     )
 
 
@@ -196,7 +199,7 @@ def build_dispatcher(
     )
     for middleware in first:
         dp.update.outer_middleware(middleware)
-    dp.update.outer_middleware(SkipHandledUpdates(services.db, services.clock))
+    dp.update.outer_middleware(SkipHandledUpdates(services.inbox))
     locales = SimpleI18nMiddleware(i18n)
     locales.setup(dp)
     dp.update.outer_middleware(RememberPeople(services.outbox, locales))
@@ -228,15 +231,16 @@ async def register_commands(bot: Bot, i18n: I18n) -> None:
 
 
 class SkipHandledUpdates(BaseMiddleware):
-    """Telegram sends an update again when the bot died before confirming it: handle it once.
+    """An update is handled once: Telegram sends again what the bot had not confirmed before it
+    died, and the inbox holds what it had confirmed but not finished.
 
-    The update is recorded after its handler finished, so one that died half-way is handled
-    again; the money-moving steps are keyed themselves and change nothing the second time.
+    The update is marked handled as soon as its handler finishes (or fails), so one that died
+    half-way is handled again; the money-moving steps are keyed themselves and change nothing
+    the second time. One cancelled by a shutdown is left for the next start.
     """
 
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.db = db
-        self.clock = clock
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
 
     async def __call__(
         self,
@@ -246,28 +250,17 @@ class SkipHandledUpdates(BaseMiddleware):
     ) -> Any:
         if not isinstance(event, Update):
             return await handler(event, data)
-        content = event.model_dump_json(exclude_none=True).encode()
-        key = f"{event.update_id}:{hashlib.sha256(content).hexdigest()[:16]}"
-        if await self.db.fetchone("SELECT 1 FROM handled_updates WHERE key = ?", (key,)):
+        payload = event.model_dump_json(exclude_none=True)
+        key = data.get("inbox_key") or update_key(event.update_id, payload)
+        if await self.inbox.is_handled(key):
             return None
         try:
-            return await handler(event, data)
-        finally:
-            now = to_ts(self.clock.now())
-            await self.db.transaction(
-                lambda c: c.execute(
-                    "INSERT OR IGNORE INTO handled_updates (key, handled_at) VALUES (?, ?)",
-                    (key, now),
-                )
-            )
-
-
-async def forget_old_updates(db: Database, clock: Clock, keep_seconds: int = 7 * 86400) -> None:
-    """Telegram keeps unconfirmed updates for a day at most; a week of memory is plenty."""
-    cutoff = to_ts(clock.now()) - keep_seconds
-    await db.transaction(
-        lambda c: c.execute("DELETE FROM handled_updates WHERE handled_at < ?", (cutoff,))
-    )
+            result = await handler(event, data)
+        except Exception:
+            await self.inbox.mark_handled(key, event.update_id, payload)
+            raise
+        await self.inbox.mark_handled(key, event.update_id, payload)
+        return result
 
 
 class RememberPeople(BaseMiddleware):
