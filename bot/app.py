@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
-from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 from aiogram.types import BotCommand, TelegramObject, Update
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n.middleware import SimpleI18nMiddleware
@@ -194,7 +196,7 @@ def build_dispatcher(
     i18n = i18n or make_i18n(services.settings.default_locale)
     dp = Dispatcher(
         storage=SQLiteStorage(services.db),
-        events_isolation=SimpleEventIsolation(),
+        events_isolation=EventIsolation(),
         **services.as_workflow_data(),
     )
     for middleware in first:
@@ -263,13 +265,49 @@ class SkipHandledUpdates(BaseMiddleware):
         return result
 
 
-class RememberPeople(BaseMiddleware):
-    """Keeps each person's language, so background messages reach them in it."""
+@dataclass
+class _SharedLock:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0  # holding it or waiting for it
 
-    def __init__(self, outbox: Outbox, locales: SimpleI18nMiddleware) -> None:
+
+class EventIsolation(BaseEventIsolation):
+    """One person's updates one at a time, as aiogram's SimpleEventIsolation does, but a lock
+    lives only while someone holds or waits for it: that one kept a lock per person forever.
+    """
+
+    def __init__(self) -> None:
+        self.locks: dict[Hashable, _SharedLock] = {}
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        shared = self.locks.setdefault(key, _SharedLock())
+        shared.users += 1
+        try:
+            async with shared.lock:
+                yield
+        finally:
+            shared.users -= 1
+            if not shared.users:
+                del self.locks[key]
+
+    async def close(self) -> None:
+        self.locks.clear()
+
+
+class RememberPeople(BaseMiddleware):
+    """Keeps each person's language, so background messages reach them in it.
+
+    The people seen lately are remembered in memory (a bounded LRU) to spare a write per update.
+    """
+
+    def __init__(
+        self, outbox: Outbox, locales: SimpleI18nMiddleware, *, remember: int = 10_000
+    ) -> None:
         self.outbox = outbox
         self.locales = locales
-        self.known: dict[int, tuple[str, str]] = {}
+        self.remember = remember
+        self.known: OrderedDict[int, tuple[str, str]] = OrderedDict()
 
     async def __call__(
         self,
@@ -284,6 +322,9 @@ class RememberPeople(BaseMiddleware):
             if self.known.get(user.id) != seen:
                 await self.outbox.remember_person(user.id, locale, user.first_name)
                 self.known[user.id] = seen
+                if len(self.known) > self.remember:
+                    self.known.popitem(last=False)
+            self.known.move_to_end(user.id)
         return await handler(event, data)
 
 
