@@ -252,16 +252,17 @@ class SkipHandledUpdates(BaseMiddleware):
     ) -> Any:
         if not isinstance(event, Update):
             return await handler(event, data)
-        payload = event.model_dump_json(exclude_none=True)
-        key = data.get("inbox_key") or update_key(event.update_id, payload)
+        key = data.get("inbox_key") or update_key(
+            event.update_id, event.model_dump_json(exclude_none=True)
+        )
         if await self.inbox.is_handled(key):
             return None
         try:
             result = await handler(event, data)
         except Exception:
-            await self.inbox.mark_handled(key, event.update_id, payload)
+            await self.inbox.mark_handled(key, event.update_id)
             raise
-        await self.inbox.mark_handled(key, event.update_id, payload)
+        await self.inbox.mark_handled(key, event.update_id)
         return result
 
 

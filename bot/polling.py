@@ -83,7 +83,7 @@ class InboxPolling:
             update = Update.model_validate_json(item.payload, context={"bot": self.bot})
         except Exception:
             log.exception("update %s cannot be read; set aside", item.update_id)
-            await self.inbox.mark_handled(item.key, item.update_id, item.payload)
+            await self.inbox.mark_handled(item.key, item.update_id)
             return
         try:
             # The handled mark is set by SkipHandledUpdates as soon as the handler finishes.

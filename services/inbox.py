@@ -18,6 +18,7 @@ from services.clock import Clock, to_ts
 from services.db import Database
 
 KEEP_SECONDS = 7 * 86400
+FORGET_EVERY_SECONDS = 3600
 
 
 def update_key(update_id: int, payload: str) -> str:
@@ -37,10 +38,13 @@ class Inbox:
         self.db = db
         self.clock = clock
         self.keep_seconds = keep_seconds
+        self._forget_after = 0
 
     async def store(self, updates: Sequence[tuple[int, str]]) -> list[Received]:
         """Store a batch in one transaction; returns those not stored before, in order."""
         now = to_ts(self.clock.now())
+        if now >= self._forget_after:  # a bot that runs for months keeps a week, too
+            await self.forget_handled()
 
         def write(c: sqlite3.Connection) -> list[Received]:
             fresh = []
@@ -69,15 +73,18 @@ class Inbox:
         )
         return row is not None
 
-    async def mark_handled(self, key: str, update_id: int, payload: str) -> None:
-        """Idempotent; an update that never passed through `store` is recorded as well."""
+    async def mark_handled(self, key: str, update_id: int) -> None:
+        """Idempotent; an update that never passed through `store` is recorded as well.
+
+        The content is no longer needed, only the memory that it was handled.
+        """
         now = to_ts(self.clock.now())
         await self.db.transaction(
             lambda c: c.execute(
                 "INSERT INTO inbox (key, update_id, payload, received_at, handled_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE"
-                " SET handled_at = excluded.handled_at WHERE handled_at IS NULL",
-                (key, update_id, payload, now, now),
+                " VALUES (?, ?, '', ?, ?) ON CONFLICT (key) DO UPDATE"
+                " SET handled_at = excluded.handled_at, payload = '' WHERE handled_at IS NULL",
+                (key, update_id, now, now),
             )
         )
 
@@ -86,7 +93,9 @@ class Inbox:
 
         Unhandled updates stay, whatever their age: they are still owed a handler.
         """
-        cutoff = to_ts(self.clock.now()) - self.keep_seconds
+        now = to_ts(self.clock.now())
+        self._forget_after = now + FORGET_EVERY_SECONDS
+        cutoff = now - self.keep_seconds
         cursor = await self.db.transaction(
             lambda c: c.execute("DELETE FROM inbox WHERE handled_at < ?", (cutoff,))
         )
