@@ -14,7 +14,13 @@ import contextlib
 import logging
 
 from aiogram import Bot, Dispatcher
-from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import AnswerCallbackQuery, GetUpdates, TelegramMethod
+from aiogram.methods.base import Response, TelegramType
 from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
@@ -106,3 +112,24 @@ class InboxPolling:
         for task in left:
             task.cancel()
         await asyncio.gather(*left, return_exceptions=True)
+
+
+class LateCallbackAnswers(BaseRequestMiddleware):
+    """A press handled again from the inbox after a restart was maybe answered already, or is
+    too old to answer (Telegram allows seconds). The screen it leads to matters, not the pop-up:
+    such an answer is dropped instead of failing the handler half-way.
+    """
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        try:
+            return await make_request(bot, method)
+        except TelegramBadRequest as error:
+            if not isinstance(method, AnswerCallbackQuery) or "query is too old" not in str(error):
+                raise
+            log.info("press %s: too late to answer, going on", method.callback_query_id)
+            return Response[TelegramType](ok=True, result=True)

@@ -28,7 +28,7 @@ from bot.app import (
 )
 from bot.i18n import make_i18n
 from bot.jobs import BackgroundJobs
-from bot.polling import InboxPolling
+from bot.polling import InboxPolling, LateCallbackAnswers
 from bot.retry import KeepResponseModels, RetryAfter
 from bot.settings import Settings
 from bot.web import build_web_app
@@ -138,6 +138,7 @@ class Runtime:
             self.bot = Bot(settings.bot_token.get_secret_value(), default=defaults)
         self.bot.session.middleware(KeepResponseModels())
         self.bot.session.middleware(RetryAfter())
+        self.bot.session.middleware(LateCallbackAnswers())
         await register_commands(self.bot, i18n)
         await self.bot.delete_webhook(drop_pending_updates=False)
         self.jobs = build_jobs(self.services, self.bot, i18n)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aiogram.methods import EditMessageText
 from aiohttp import web
 
 from bot.runner import Runtime
@@ -176,3 +177,45 @@ async def test_the_inbox_forgets_handled_updates_after_a_week_but_keeps_unhandle
     assert [r.update_id for r in await inbox.unhandled()] == [2, 4]
     rows = await db.fetchone("SELECT COUNT(*) FROM inbox")
     assert rows is not None and rows[0] == 3
+
+
+async def test_a_press_answered_before_the_bot_died_still_leads_to_its_screen(
+    tmp_path: Path,
+) -> None:
+    """Replayed from the inbox, the press is already answered (or too old to answer): the
+    person must still get the screen the button leads to."""
+    async with emulator() as (client, state):
+        await client.post("/api/users", json={"id": 7, "first_name": "Анна"})
+        first = await started(tmp_path, client)
+        await client.post("/api/users/7/send", json={"text": "/start"})
+        await settle(client)
+        assert first.bot is not None
+        inside = asyncio.Event()
+
+        async def stuck_before_the_screen(make_request: Any, bot: Any, method: Any) -> Any:
+            if isinstance(method, EditMessageText):
+                inside.set()
+                await asyncio.Event().wait()
+            return await make_request(bot, method)
+
+        first.bot.session.middleware(stuck_before_the_screen)
+        chat = (await client.get("/api/users/7/messages")).json()["messages"]
+        menu = next(m for m in reversed(chat) if m["inline_keyboard"])
+        topup = next(b for row in menu["inline_keyboard"] for b in row if "Пополнить" in b["text"])
+        pressed = await client.post(
+            "/api/users/7/press",
+            json={"message_id": menu["message_id"], "callback_data": topup["callback_data"]},
+        )
+        update_id = pressed.json()["update_id"]
+        await asyncio.wait_for(inside.wait(), 10)
+        await until(state, lambda: update_id in state.confirmed)
+        await die(first)
+
+        second = await started(tmp_path, client)
+        try:
+            assert (await settle(client))["lost"] == []
+            chat = (await client.get("/api/users/7/messages")).json()["messages"]
+            labels = [b["text"] for m in chat for row in m["inline_keyboard"] or [] for b in row]
+            assert "🏬 Салон связи" in labels
+        finally:
+            await second.stop()
