@@ -100,7 +100,10 @@ async def _get_updates(state: EmulatorState, params: dict[str, Any]) -> web.Resp
     confirming = {u["update_id"] for u in state.engine.updates if u["update_id"] < offset}
     if confirming:
         state.confirmed |= confirming
-        await state.touch()  # whoever waits for Telegram to forget an update
+        # Wake whoever waits for Telegram to forget an update; no new version: the chats did
+        # not change (the web chat redraws on every version).
+        async with state.changed:
+            state.changed.notify_all()
     timeout = min(float(params.get("timeout") or 0), 50.0)
     deadline = time.monotonic() + timeout
     while True:
