@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
-from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 from aiogram.types import BotCommand, TelegramObject, Update
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n.middleware import SimpleI18nMiddleware
@@ -24,8 +25,9 @@ from bot.storage import SQLiteStorage
 from handlers import errors, fallback, owner, payment, shop, start, topup, wallet
 from services.aggregator import Aggregator, MerchantAccount
 from services.checkout import Checkout
-from services.clock import Clock, SystemClock, to_ts
+from services.clock import Clock, SystemClock
 from services.db import Database
+from services.inbox import Inbox, update_key
 from services.ledger import Ledger
 from services.merchant import Merchant
 from services.operator import Operator
@@ -49,6 +51,7 @@ class Services:
     outbox: Outbox
     merchant: Merchant
     aggregator: Aggregator
+    inbox: Inbox
     extra: dict[str, Any] = field(default_factory=dict)
     robokassa: Robokassa | None = None
     _checkout: Checkout | None = None
@@ -164,7 +167,8 @@ async def build_services(
             idle_seconds=settings.cash.idle_seconds,
         ),
     )
-    await forget_old_updates(db, clock)
+    inbox = Inbox(db, clock)
+    await inbox.forget_handled()
     merchant = Merchant(db, clock, order_ttl=settings.order_ttl_seconds)
     try:
         if catalogue:
@@ -183,6 +187,7 @@ async def build_services(
         outbox=Outbox(db, clock),
         merchant=merchant,
         aggregator=Aggregator(db, clock, wallets, cash, bill_ttl=settings.bill_ttl_seconds),
+        inbox=inbox,
     )
 
 
@@ -200,12 +205,12 @@ def build_dispatcher(
     i18n = i18n or make_i18n(services.settings.default_locale)
     dp = Dispatcher(
         storage=SQLiteStorage(services.db),
-        events_isolation=SimpleEventIsolation(),
+        events_isolation=EventIsolation(),
         **services.as_workflow_data(),
     )
     for middleware in first:
         dp.update.outer_middleware(middleware)
-    dp.update.outer_middleware(SkipHandledUpdates(services.db, services.clock))
+    dp.update.outer_middleware(SkipHandledUpdates(services.inbox))
     locales = SimpleI18nMiddleware(i18n)
     locales.setup(dp)
     dp.update.outer_middleware(RememberPeople(services.outbox, locales))
@@ -237,15 +242,16 @@ async def register_commands(bot: Bot, i18n: I18n) -> None:
 
 
 class SkipHandledUpdates(BaseMiddleware):
-    """Telegram sends an update again when the bot died before confirming it: handle it once.
+    """An update is handled once: Telegram sends again what the bot had not confirmed before it
+    died, and the inbox holds what it had confirmed but not finished.
 
-    The update is recorded after its handler finished, so one that died half-way is handled
-    again; the money-moving steps are keyed themselves and change nothing the second time.
+    The update is marked handled as soon as its handler finishes (or fails), so one that died
+    half-way is handled again; the money-moving steps are keyed themselves and change nothing
+    the second time. One cancelled by a shutdown is left for the next start.
     """
 
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.db = db
-        self.clock = clock
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
 
     async def __call__(
         self,
@@ -255,37 +261,63 @@ class SkipHandledUpdates(BaseMiddleware):
     ) -> Any:
         if not isinstance(event, Update):
             return await handler(event, data)
-        content = event.model_dump_json(exclude_none=True).encode()
-        key = f"{event.update_id}:{hashlib.sha256(content).hexdigest()[:16]}"
-        if await self.db.fetchone("SELECT 1 FROM handled_updates WHERE key = ?", (key,)):
+        key = data.get("inbox_key") or update_key(
+            event.update_id, event.model_dump_json(exclude_none=True)
+        )
+        if await self.inbox.is_handled(key):
             return None
         try:
-            return await handler(event, data)
+            result = await handler(event, data)
+        except Exception:
+            await self.inbox.mark_handled(key, event.update_id)
+            raise
+        await self.inbox.mark_handled(key, event.update_id)
+        return result
+
+
+@dataclass
+class _SharedLock:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0  # holding it or waiting for it
+
+
+class EventIsolation(BaseEventIsolation):
+    """One person's updates one at a time, as aiogram's SimpleEventIsolation does, but a lock
+    lives only while someone holds or waits for it: that one kept a lock per person forever.
+    """
+
+    def __init__(self) -> None:
+        self.locks: dict[Hashable, _SharedLock] = {}
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        shared = self.locks.setdefault(key, _SharedLock())
+        shared.users += 1
+        try:
+            async with shared.lock:
+                yield
         finally:
-            now = to_ts(self.clock.now())
-            await self.db.transaction(
-                lambda c: c.execute(
-                    "INSERT OR IGNORE INTO handled_updates (key, handled_at) VALUES (?, ?)",
-                    (key, now),
-                )
-            )
+            shared.users -= 1
+            if not shared.users:
+                del self.locks[key]
 
-
-async def forget_old_updates(db: Database, clock: Clock, keep_seconds: int = 7 * 86400) -> None:
-    """Telegram keeps unconfirmed updates for a day at most; a week of memory is plenty."""
-    cutoff = to_ts(clock.now()) - keep_seconds
-    await db.transaction(
-        lambda c: c.execute("DELETE FROM handled_updates WHERE handled_at < ?", (cutoff,))
-    )
+    async def close(self) -> None:
+        self.locks.clear()
 
 
 class RememberPeople(BaseMiddleware):
-    """Keeps each person's language, so background messages reach them in it."""
+    """Keeps each person's language, so background messages reach them in it.
 
-    def __init__(self, outbox: Outbox, locales: SimpleI18nMiddleware) -> None:
+    The people seen lately are remembered in memory (a bounded LRU) to spare a write per update.
+    """
+
+    def __init__(
+        self, outbox: Outbox, locales: SimpleI18nMiddleware, *, remember: int = 10_000
+    ) -> None:
         self.outbox = outbox
         self.locales = locales
-        self.known: dict[int, tuple[str, str]] = {}
+        self.remember = remember
+        self.known: OrderedDict[int, tuple[str, str]] = OrderedDict()
 
     async def __call__(
         self,
@@ -300,6 +332,9 @@ class RememberPeople(BaseMiddleware):
             if self.known.get(user.id) != seen:
                 await self.outbox.remember_person(user.id, locale, user.first_name)
                 self.known[user.id] = seen
+                if len(self.known) > self.remember:
+                    self.known.popitem(last=False)
+            self.known.move_to_end(user.id)
         return await handler(event, data)
 
 

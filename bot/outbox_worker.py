@@ -67,6 +67,11 @@ class OutboxWorker:
     async def deliver_due(self) -> int:
         """One pass over due messages; returns how many were delivered."""
         delivered = 0
+        # Only chats written within the pacing window matter: forget the rest, or the map
+        # would hold every chat ever written to.
+        now = self.monotonic()
+        interval = self.pacing.per_chat_interval
+        self._last_to_chat = {c: t for c, t in self._last_to_chat.items() if now - t < interval}
         for message in await self.outbox.due():
             last = self._last_to_chat.get(message.chat_id)
             if last is not None and self.monotonic() - last < self.pacing.per_chat_interval:

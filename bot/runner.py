@@ -28,6 +28,7 @@ from bot.app import (
 )
 from bot.i18n import make_i18n
 from bot.jobs import BackgroundJobs
+from bot.polling import InboxPolling, LateCallbackAnswers
 from bot.retry import KeepResponseModels, RetryAfter
 from bot.settings import Settings
 from bot.web import build_web_app
@@ -52,15 +53,22 @@ class ReportHandled(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
+        # Not when cancelled by a shutdown: that update waits in the inbox for the next start.
         try:
-            return await handler(event, data)
-        finally:
-            if isinstance(event, Update):
-                with contextlib.suppress(httpx.HTTPError):
-                    await self.client.post(
-                        f"{self.runtime.emulator_url}/api/bot/processed",
-                        json={"update_id": event.update_id},
-                    )
+            result = await handler(event, data)
+        except Exception:
+            await self._report(event)
+            raise
+        await self._report(event)
+        return result
+
+    async def _report(self, event: TelegramObject) -> None:
+        if isinstance(event, Update):
+            with contextlib.suppress(httpx.HTTPError):
+                await self.client.post(
+                    f"{self.runtime.emulator_url}/api/bot/processed",
+                    json={"update_id": event.update_id},
+                )
 
 
 async def _start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
@@ -86,6 +94,7 @@ class Runtime:
     _runners: list[web.AppRunner] = field(default_factory=list)
     _client: httpx.AsyncClient | None = None
     _polling: asyncio.Task[None] | None = None
+    polling: InboxPolling | None = None
     _jobs_task: asyncio.Task[None] | None = None
     jobs: BackgroundJobs | None = None
 
@@ -129,13 +138,14 @@ class Runtime:
             self.bot = Bot(settings.bot_token.get_secret_value(), default=defaults)
         self.bot.session.middleware(KeepResponseModels())
         self.bot.session.middleware(RetryAfter())
+        self.bot.session.middleware(LateCallbackAnswers())
         await register_commands(self.bot, i18n)
         await self.bot.delete_webhook(drop_pending_updates=False)
         self.jobs = build_jobs(self.services, self.bot, i18n)
         self._jobs_task = asyncio.create_task(self.jobs.run())
-        self._polling = asyncio.create_task(
-            self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False)
-        )
+        await self.dp.emit_startup(bot=self.bot)
+        self.polling = InboxPolling(self.dp, self.bot, self.services.inbox)
+        self._polling = asyncio.create_task(self.polling.run())
 
     async def _seed_demo_owner(self, engine: Engine) -> None:
         """Emulator mode: a ready shop owner in the web chat, to watch paid-order messages."""
@@ -162,11 +172,14 @@ class Runtime:
         for runner in self._runners:
             if STATE_KEY in runner.app:
                 await runner.app[STATE_KEY].close()
-        if self.dp is not None and self._polling is not None and not self._polling.done():
-            with contextlib.suppress(RuntimeError):
-                await self.dp.stop_polling()
+        if self._polling is not None:
+            self._polling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
+        if self.polling is not None:
+            await self.polling.stop()
+        if self.dp is not None and self.bot is not None and self._polling is not None:
+            await self.dp.emit_shutdown(bot=self.bot)
         if self._jobs_task is not None:
             self._jobs_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -31,9 +31,11 @@ class EmulatorState:
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     # Updates people sent that the bot has not yet reported handled.
     outstanding: set[int] = field(default_factory=set)
-    # Updates the bot confirmed (by offset) but never reported handled before it started anew:
-    # Telegram will not send them again, so they are lost (a bot killed mid-update).
+    # Updates the bot confirmed (by offset) but had not reported handled when it started anew:
+    # Telegram will not send them again. A bot that stored them finishes them before it polls;
+    # those still unhandled at its first getUpdates are lost (a bot killed mid-update).
     confirmed: set[int] = field(default_factory=set)
+    orphaned: set[int] = field(default_factory=set)
     lost: list[int] = field(default_factory=list)
     last_api_call: float = 0.0
     version: int = 0
@@ -78,9 +80,7 @@ async def bot_api(request: web.Request) -> web.Response:
         return await _get_updates(state, params)
     if method.lower() == "deletewebhook":
         # A bot (re)starting: what it confirmed but never finished will not come back.
-        gone = state.outstanding & state.confirmed
-        state.lost.extend(sorted(gone))
-        state.outstanding -= gone
+        state.orphaned |= state.outstanding & state.confirmed
     state.last_api_call = time.monotonic()
     try:
         result = state.engine.call(method, params)
@@ -91,8 +91,19 @@ async def bot_api(request: web.Request) -> web.Response:
 
 
 async def _get_updates(state: EmulatorState, params: dict[str, Any]) -> web.Response:
+    if state.orphaned:
+        gone = state.orphaned & state.outstanding
+        state.lost.extend(sorted(gone))
+        state.outstanding -= gone
+        state.orphaned.clear()
     offset = int(params.get("offset") or 0)
-    state.confirmed.update(u["update_id"] for u in state.engine.updates if u["update_id"] < offset)
+    confirming = {u["update_id"] for u in state.engine.updates if u["update_id"] < offset}
+    if confirming:
+        state.confirmed |= confirming
+        # Wake whoever waits for Telegram to forget an update; no new version: the chats did
+        # not change (the web chat redraws on every version).
+        async with state.changed:
+            state.changed.notify_all()
     timeout = min(float(params.get("timeout") or 0), 50.0)
     deadline = time.monotonic() + timeout
     while True:
