@@ -471,6 +471,9 @@ class CashDesk:
                 (row["id"],),
             )
             row = conn.execute("SELECT * FROM cash_sessions WHERE id = ?", (row["id"],)).fetchone()
+            if has_wallet is not None and not _fits(conn, row["phone"], row["inserted"]):
+                # A wallet at its cap cannot take the cash: the phone's balance always can.
+                has_wallet = None
             if has_wallet is None:
                 conn.execute(
                     "UPDATE cash_sessions SET purpose = 'payment', amount = 0,"
@@ -585,6 +588,14 @@ def _open_row(conn: sqlite3.Connection, session_id: int, user_id: int) -> sqlite
         raise SessionNotFound()
     found: sqlite3.Row = row
     return found
+
+
+def _fits(conn: sqlite3.Connection, phone: str, credit: int) -> bool:
+    try:
+        _check_room(conn, phone, credit)
+    except WouldBreakCap:
+        return False
+    return True
 
 
 def _check_room(conn: sqlite3.Connection, phone: str, credit: int, *, already: int = 0) -> None:

@@ -256,3 +256,22 @@ async def test_mobile_shop_credits_at_once_or_later(
     assert await ledger.balance(wallet_account(PHONE)) == 124456
     with pytest.raises(ReceiptNotFound):
         await desk.receipt(999)
+
+
+async def test_an_abandoned_payment_the_wallet_cannot_hold_goes_to_the_phone(
+    desk: CashDesk, wallet: WalletService, ledger: Ledger, db: Database, clock: ManualClock
+) -> None:
+    await ledger.open_account("shop:books", "shop")
+    await desk.cancel(await top_up(desk, [5000, 5000, 2000, 2000]), USER)
+    assert await ledger.balance(wallet_account(PHONE)) == 1_400_000  # 1 000 ₽ below the cap
+    session = await desk.open_session(
+        USER, PHONE, purpose="payment", target_account="shop:books", amount=500_000
+    )
+    await desk.insert(session.id, USER, 2000)
+    clock.advance(minutes=11)
+    # The 2 000 ₽ left in the terminal cannot go to the full wallet: the phone keeps them.
+    assert len(await desk.finish_idle()) == 1
+    assert await Operator(db, clock).mobile_balance(PHONE) == 200_000
+    assert await ledger.balance(wallet_account(PHONE)) == 1_400_000
+    assert (await desk.open_visit(USER)) is None
+    assert (await ledger.check_invariants()).ok
