@@ -77,6 +77,7 @@ class Lifecycle(RuleBasedStateMachine):
         site = web.TCPSite(self.web, "127.0.0.1", 0)
         await site.start()
         services.configure_payments(f"http://127.0.0.1:{self.web.addresses[0][1]}")
+        await services.operator.prove(PHONE, BUYER)  # the buyer shared their own number
         await services.wallets.register_at_terminal(PHONE, BUYER)
         await services.ledger.open_account("external:cash", "external", allow_negative=True)
         await services.wallets.credit(PHONE, "external:cash", 800_000, "fund")
