@@ -31,6 +31,7 @@ from services.errors import InsufficientFunds
 from services.merchant import Merchant, Order, OrderNotFound
 from services.operator import PhoneDeactivated
 from services.robokassa import QIWI_LABEL
+from services.secrets import looks_like_secret_key
 from services.wallet import (
     MonthlyLimitExceeded,
     TooManyAttempts,
@@ -474,6 +475,15 @@ async def typed_secret(
         # Closed meanwhile (the order was cancelled or expired): no key needed, nothing to pay.
         await state.set_state(None)
         await _not_payable(message, await merchant.order(bill.inv_id))
+        return
+    if not looks_like_secret_key(message.text or ""):
+        from handlers.wallet import not_a_key_text
+
+        await message.answer(
+            not_a_key_text()
+            + "\n"
+            + _("Signed in to this wallet here? «📱 In the app» pays without the key.")
+        )
         return
     try:
         await wallets.verify_secret(bill.phone, message.text or "", user_id(message))

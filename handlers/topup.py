@@ -520,8 +520,8 @@ async def insert(
 ) -> None:
     try:
         session = await cash.insert(visit, user_id(event), banknote, request=request)
-    except (SessionNotFound, NotABanknote):  # a forged button: no such visit or banknote
-        await _stale(event)
+    except (SessionNotFound, NotABanknote):  # a visit that is over, or a forged button
+        await _stale(event, cash, visit)
         return
     except WouldBreakCap as error:
         text = _(
@@ -576,6 +576,10 @@ async def pay(
     remainder_to = {TopAction.rest_phone: "phone", TopAction.rest_wallet: "wallet"}.get(
         callback_data.action
     )
+    if await cash.finished_receipt(callback_data.visit, user_id(query)) is not None:
+        # Paid or left already: the receipt exists; this old screen must not restart anything.
+        await _stale(query, cash, callback_data.visit)
+        return
     try:
         receipt = await cash.pay(callback_data.visit, user_id(query), remainder_to=remainder_to)
     except NothingInserted:
@@ -611,7 +615,7 @@ async def pay(
         )
         return
     except SessionNotFound:
-        await _stale(query)
+        await _stale(query, cash, callback_data.visit)
         return
     await state.set_state(None)
     await show(query, receipt_text(receipt), after_receipt_keyboard())
@@ -627,6 +631,10 @@ async def leave(
     query: CallbackQuery, callback_data: TopCb, state: FSMContext, cash: CashDesk
 ) -> None:
     receipt = await cash.cancel(callback_data.visit, user_id(query))
+    if receipt is None and await cash.finished_receipt(callback_data.visit, user_id(query)):
+        # A screen of a visit that is over: this press ends nothing, the current step stays.
+        await _stale(query, cash, callback_data.visit)
+        return
     await state.clear()
     if receipt is None:
         await show(query, _("You left the terminal. Nothing was inserted."), topup_menu())
@@ -659,8 +667,26 @@ async def leave_by_command(
         await start.cancel(message, state, wallets)
 
 
-async def _stale(event: Message | CallbackQuery) -> None:
-    text = _("This terminal screen is finished. Start again from «Top up».")
+def visit_over_text(receipt: Receipt) -> str:
+    if receipt.purpose == "payment" and receipt.paid:
+        what = _("paid {sum}").format(sum=money(receipt.paid))
+    elif receipt.pending:
+        what = _("{sum} will be credited by {due}").format(
+            sum=money(receipt.credited or receipt.remainder), due=when(receipt.due_at)
+        )
+    else:
+        what = _("credited {sum}").format(sum=money(receipt.credited or receipt.remainder))
+    return _("This visit to the terminal is already over: receipt No. {number}, {what}.").format(
+        number=receipt.number, what=what
+    )
+
+
+async def _stale(event: Message | CallbackQuery, cash: CashDesk, visit: int) -> None:
+    receipt = await cash.finished_receipt(visit, user_id(event))
+    if receipt is not None:
+        text = visit_over_text(receipt)
+    else:
+        text = _("This terminal screen is finished. Start again from «Top up».")
     if isinstance(event, CallbackQuery):
         await event.answer(text, show_alert=True)
     else:

@@ -29,6 +29,7 @@ from handlers.screens import show, user_id
 from handlers.start import menu_for
 from services.ledger import Movement
 from services.operator import NotProved, Operator, PhoneDeactivated, Sms
+from services.secrets import looks_like_secret_key
 from services.wallet import (
     AlreadyRegistered,
     CodeExpired,
@@ -113,6 +114,14 @@ def attempts_left_text(left: int, *, secret: bool) -> str:
     first = _("Wrong secret key.") if secret else _("Wrong code.")
     rest = ngettext("{n} attempt left.", "{n} attempts left.", left).format(n=left)
     return f"{first} {rest}"
+
+
+def not_a_key_text() -> str:
+    return _(
+        "That is not a secret key: it is 8 Latin letters and digits, like ABCD-2345. "
+        "The key came by SMS when the wallet was registered: look for «📩 SMS from QIWI» "
+        "in the chat. No attempt was used."
+    )
 
 
 def locked_text(error: TooManyAttempts) -> str:
@@ -580,6 +589,9 @@ async def got_secret(message: Message, state: FSMContext, wallets: WalletService
         await state.clear()
         await message.answer(_("Let's start again."), reply_markup=cancel_keyboard())
         return
+    if not looks_like_secret_key(message.text or ""):
+        await message.answer(not_a_key_text(), reply_markup=cancel_keyboard())
+        return
     try:
         wallet = await wallets.sign_in(number, message.text or "", user_id(message))
     except WrongSecret as error:
@@ -653,6 +665,9 @@ async def ask_current_secret(
 
 async def got_current_secret(message: Message, state: FSMContext, wallets: WalletService) -> None:
     await forget_secret_message(message)
+    if not looks_like_secret_key(message.text or ""):
+        await message.answer(not_a_key_text(), reply_markup=to_wallet_keyboard())
+        return
     try:
         sms = await wallets.change_secret(user_id(message), message.text or "")
     except WrongSecret as error:

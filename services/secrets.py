@@ -50,3 +50,10 @@ def new_secret_key() -> str:
 def normalize_secret_key(text: str) -> str:
     cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
     return f"{cleaned[:4]}-{cleaned[4:]}" if len(cleaned) == 8 else cleaned
+
+
+def looks_like_secret_key(text: str) -> bool:
+    """Whether the text could be a key at all: anything else is a misunderstanding, not a guess,
+    and costs no attempt. Same normalisation as the check: any case, dash or spaces."""
+    cleaned = normalize_secret_key(text).replace("-", "")
+    return len(cleaned) == 8 and all(ch in ALPHABET for ch in cleaned)

@@ -272,6 +272,15 @@ class CashDesk:
             raise SessionNotFound()
         return self._session(row)
 
+    async def finished_receipt(self, session_id: int, user_id: int) -> Receipt | None:
+        """The receipt of the person's visit that is over (None: no such visit or nothing in it)."""
+        row = await self.db.fetchone(
+            "SELECT r.* FROM receipts r JOIN cash_sessions s ON s.id = r.session_id"
+            " WHERE s.id = ? AND s.user_id = ?",
+            (session_id, user_id),
+        )
+        return None if row is None else _receipt(row)
+
     async def insert(
         self, session_id: int, user_id: int, banknote: int, *, request: str = ""
     ) -> CashSession:

@@ -30,7 +30,7 @@ async def test_logs_of_a_full_run_hold_no_token_password_code_or_secret(
     await order_roses(anna, quantity=1)
     await to_invoice(anna)
     await anna.press("💻 На сайте QIWI")
-    await anna.send("WRONG-KEY9")
+    await anna.send("WRNG-KEY9")
     await anna.send(secret.group(1))
     await harness.drain()
     assert anna.last.text.startswith("✅ Оплата поступила.")

@@ -174,7 +174,7 @@ async def test_old_banknote_button_from_a_finished_visit(chat: World) -> None:
     data = screen.raw["inline_keyboard"][0][0]["callback_data"]
     await anna.press_data(screen.message_id, data)
     assert anna.last_answer == {
-        "text": "Этот экран терминала уже закрыт. Начните заново через «Пополнить».",
+        "text": "Этот визит к терминалу уже завершён: чек № 100001, зачислено 100,00 ₽.",
         "show_alert": True,
     }
     assert await balance(chat) == 10000

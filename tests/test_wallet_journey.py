@@ -151,7 +151,7 @@ async def test_sign_in_from_a_second_telegram_account(chat: World) -> None:
     assert seen.text == "На номер +7 912 345-67-89 уже есть кошелёк. Войти по секретному ключу?"
     seen = await boris.press("🔑 Войти по ключу")
     assert seen.text.startswith("Введите секретный ключ кошелька +7 912 *** ** 89")
-    seen = await boris.send("WRONG-KEY1")
+    seen = await boris.send("WRNG-KEY2")
     assert seen.text == "Неверный секретный ключ. Осталось 4 попытки."
     await boris.send(secret)
     assert boris.last.text.startswith("✅ Вы вошли в кошелёк.\n\n👛 Кошелёк +7 912 345-67-89")
