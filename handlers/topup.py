@@ -215,8 +215,7 @@ def receipt_text(receipt: Receipt) -> str:
 def receipt_status_text(receipt: Receipt) -> str:
     if receipt.pending:
         return _(
-            "🧾 Receipt No. {number} of {date}: {sum} to be credited to {phone}, "
-            "expected by {due}."
+            "🧾 Receipt No. {number} of {date}: {sum} to be credited to {phone}, expected by {due}."
         ).format(
             number=receipt.number,
             date=when(receipt.created_at),

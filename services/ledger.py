@@ -350,7 +350,8 @@ class Ledger:
         def query(conn: sqlite3.Connection) -> list[Movement]:
             rows = conn.execute(
                 "SELECT t.id, t.from_account, t.to_account, t.memo, t.reference, t.created_at,"
-                " t.idempotency_key, e.amount FROM entries e JOIN transfers t ON t.id = e.transfer_id"
+                " t.idempotency_key, e.amount"
+                " FROM entries e JOIN transfers t ON t.id = e.transfer_id"
                 " WHERE e.account_id = ? AND (? IS NULL OR t.id < ?)"
                 " ORDER BY t.id DESC LIMIT ?",
                 (account, before_id, before_id, limit),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.harness import Harness, Person
-from tests.test_payment_journey import PHONE, owner_of, pay_roses_in_app, to_invoice
+from tests.test_payment_journey import owner_of, pay_roses_in_app, to_invoice
 from tests.test_refunds import open_card
 from tests.test_topup_journey import receipt_number, to_cash_screen
 from tests.test_wallet_journey import register
