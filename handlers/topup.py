@@ -169,8 +169,13 @@ def receipt_text(receipt: Receipt) -> str:
     else:
         place = _("Terminal {point}").format(point=receipt.point)
     lines = [title, when(receipt.created_at), place]
-    if receipt.purpose == "payment":
-        lines.append(_("Invoice payment {reference}").format(reference=receipt.reference))
+    if receipt.purpose == "payment" and receipt.order is not None:
+        number, shop = receipt.order
+        lines.append(_("Payment for order No. {number}").format(number=number))
+        if shop:
+            lines.append(shop)
+    elif receipt.purpose == "payment":
+        lines.append(_("Invoice payment"))
     else:
         lines.append(_("QIWI wallet top-up"))
     lines.append(_("Number: {phone}").format(phone=phone(receipt.phone, masked=True)))
@@ -189,6 +194,8 @@ def receipt_text(receipt: Receipt) -> str:
             lines.append(
                 _("Remainder {sum} {where}").format(sum=money(receipt.remainder), where=where)
             )
+    elif receipt.pending:
+        lines.append(_("To be credited: {sum}").format(sum=money(receipt.credited)))
     else:
         lines.append(_("Credited: {sum}").format(sum=money(receipt.credited)))
     status = _("Credited") if not receipt.pending else _("Processing")
@@ -208,7 +215,7 @@ def receipt_text(receipt: Receipt) -> str:
 def receipt_status_text(receipt: Receipt) -> str:
     if receipt.pending:
         return _(
-            "🧾 Receipt No. {number} of {date}: {sum} to {phone} — processing, expected by {due}."
+            "🧾 Receipt No. {number} of {date}: {sum} to be credited to {phone}, expected by {due}."
         ).format(
             number=receipt.number,
             date=when(receipt.created_at),

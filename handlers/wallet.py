@@ -165,13 +165,36 @@ def counterparty_name(account: str) -> str:
     return account
 
 
+def movement_what(movement: Movement) -> str:
+    """What the movement was, in the words of the person's receipts and orders."""
+    kind, _sep, point = movement.counterparty.partition(":")
+    if kind == "cash":
+        if movement.memo == "salon":
+            what = _("Mobile shop {point}, receipt No. {number}")
+        else:
+            what = _("QIWI terminal {point}, receipt No. {number}")
+        what = what.format(point=point, number=movement.reference)
+        if movement.memo == "remainder" and movement.order is not None:
+            what += " · " + _("remainder of the payment for order No. {number}").format(
+                number=movement.order
+            )
+        return what
+    if movement.order is not None:
+        if movement.amount > 0:
+            what = _("Refund for order No. {number}").format(number=movement.order)
+        else:
+            what = _("Payment for order No. {number}").format(number=movement.order)
+        return what + (f" · {movement.shop}" if movement.shop else "")
+    what = counterparty_name(movement.counterparty)
+    if movement.reference:
+        what += " · " + _("No. {reference}").format(reference=movement.reference)
+    return what
+
+
 def movement_line(movement: Movement) -> str:
     sign = "+" if movement.amount > 0 else "−"
     line = f"{when(movement.created_at)} · <b>{sign}{money(abs(movement.amount))}</b>\n"
-    line += counterparty_name(movement.counterparty)
-    if movement.reference:
-        line += " · " + _("No. {reference}").format(reference=movement.reference)
-    return line
+    return line + movement_what(movement)
 
 
 # ---- keyboards -------------------------------------------------------------------------

@@ -61,6 +61,9 @@ class Movement:
     memo: str
     reference: str
     created_at: datetime
+    # The shop order the movement paid or refunded, and the shop's name, when there is one.
+    order: int | None = None
+    shop: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,41 @@ SELECT k.order_id, SUM(CASE WHEN t.to_account = :clearing THEN t.amount ELSE -t.
  GROUP BY k.order_id
 """
 CLEARING_ACCOUNT = "clearing:robokassa"
+
+# The order behind a Robokassa operation, and its shop's name when the order is one of ours.
+ORDER_OF_OPERATION = """
+SELECT op.inv_id, COALESCE(s.name, '') FROM rk_operations op
+  LEFT JOIN orders o ON o.id = op.inv_id LEFT JOIN shops s ON s.id = o.shop_id
+ WHERE op.id = ?
+"""
+
+
+def order_of_bill(conn: sqlite3.Connection, reference: str) -> tuple[int, str] | None:
+    """The order (number, shop name) a `bill:<id>` reference pays."""
+    kind, _sep, bill_id = reference.partition(":")
+    if kind != "bill" or not bill_id.isdigit():
+        return None
+    bill = conn.execute("SELECT operation_id FROM bills WHERE id = ?", (int(bill_id),)).fetchone()
+    row = None if bill is None else conn.execute(ORDER_OF_OPERATION, (bill[0],)).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def order_of_transfer(conn: sqlite3.Connection, key: str) -> tuple[int, str] | None:
+    """The order a transfer belongs to, read from the idempotency keys the payment paths use."""
+    parts = key.split(":")
+    if len(parts) < 2 or not parts[1].isdigit():
+        return None
+    if parts[0] == "bill":
+        return order_of_bill(conn, f"bill:{parts[1]}")
+    if parts[0] == "cash":
+        row = conn.execute(
+            "SELECT reference FROM cash_sessions WHERE id = ?", (int(parts[1]),)
+        ).fetchone()
+        return None if row is None else order_of_bill(conn, row[0])
+    if parts[0] == "rk-refund":
+        row = conn.execute(ORDER_OF_OPERATION, (int(parts[1]),)).fetchone()
+        return None if row is None else (row[0], row[1])
+    return None
 
 
 def stranded_orders(conn: sqlite3.Connection) -> list[int]:
@@ -312,7 +350,8 @@ class Ledger:
         def query(conn: sqlite3.Connection) -> list[Movement]:
             rows = conn.execute(
                 "SELECT t.id, t.from_account, t.to_account, t.memo, t.reference, t.created_at,"
-                " e.amount FROM entries e JOIN transfers t ON t.id = e.transfer_id"
+                " t.idempotency_key, e.amount"
+                " FROM entries e JOIN transfers t ON t.id = e.transfer_id"
                 " WHERE e.account_id = ? AND (? IS NULL OR t.id < ?)"
                 " ORDER BY t.id DESC LIMIT ?",
                 (account, before_id, before_id, limit),
@@ -325,8 +364,11 @@ class Ledger:
                     memo=row["memo"],
                     reference=row["reference"],
                     created_at=from_ts(row["created_at"]),
+                    order=found[0] if found else None,
+                    shop=found[1] if found else "",
                 )
                 for row in rows
+                for found in [order_of_transfer(conn, row["idempotency_key"])]
             ]
 
         return await self.db.run(query)

@@ -132,13 +132,15 @@ class Receipt:
     created_at: datetime
     due_at: datetime
     credited_at: datetime | None
+    # For a payment: the order (number, shop name) it paid, when it paid one.
+    order: tuple[int, str] | None = None
 
     @property
     def pending(self) -> bool:
         return self.status == "pending"
 
 
-def _receipt(row: sqlite3.Row) -> Receipt:
+def _receipt(row: sqlite3.Row, conn: sqlite3.Connection) -> Receipt:
     return Receipt(
         number=RECEIPT_BASE + row["id"],
         point=row["point"],
@@ -158,6 +160,7 @@ def _receipt(row: sqlite3.Row) -> Receipt:
         created_at=from_ts(row["created_at"]),
         due_at=from_ts(row["due_at"]),
         credited_at=None if row["credited_at"] is None else from_ts(row["credited_at"]),
+        order=ledger.order_of_bill(conn, row["reference"]) if row["purpose"] == "payment" else None,
     )
 
 
@@ -274,12 +277,16 @@ class CashDesk:
 
     async def finished_receipt(self, session_id: int, user_id: int) -> Receipt | None:
         """The receipt of the person's visit that is over (None: no such visit or nothing in it)."""
-        row = await self.db.fetchone(
-            "SELECT r.* FROM receipts r JOIN cash_sessions s ON s.id = r.session_id"
-            " WHERE s.id = ? AND s.user_id = ?",
-            (session_id, user_id),
-        )
-        return None if row is None else _receipt(row)
+
+        def read(conn: sqlite3.Connection) -> Receipt | None:
+            row = conn.execute(
+                "SELECT r.* FROM receipts r JOIN cash_sessions s ON s.id = r.session_id"
+                " WHERE s.id = ? AND s.user_id = ?",
+                (session_id, user_id),
+            ).fetchone()
+            return None if row is None else _receipt(row, conn)
+
+        return await self.db.run(read)
 
     async def insert(
         self, session_id: int, user_id: int, banknote: int, *, request: str = ""
@@ -327,7 +334,7 @@ class CashDesk:
                 (session_id, user_id),
             ).fetchone()
             if existing is not None:
-                return _receipt(existing)
+                return _receipt(existing, conn)
             row = _open_row(conn, session_id, user_id)
             return self._settle(conn, row, now, delayed=delayed, remainder_to=remainder_to)
 
@@ -416,7 +423,7 @@ class CashDesk:
         if session.purpose == "payment" or not delayed:
             self._credit(conn, receipt_id, now, notify=False)
         return _receipt(
-            conn.execute("SELECT * FROM receipts WHERE id = ?", (receipt_id,)).fetchone()
+            conn.execute("SELECT * FROM receipts WHERE id = ?", (receipt_id,)).fetchone(), conn
         )
 
     def _credit(self, conn: sqlite3.Connection, receipt_id: int, now: int, *, notify: bool) -> None:
@@ -519,7 +526,7 @@ class CashDesk:
                     (user_id, request),
                 ).fetchone()
                 if done is not None:
-                    return _receipt(done)
+                    return _receipt(done, conn)
             require_active(conn, phone, now)
             _require_wallet(conn, phone)
             _check_room(conn, phone, amount)
@@ -539,12 +546,15 @@ class CashDesk:
     # ---- receipts and the background job --------------------------------------------
 
     async def receipt(self, number: int) -> Receipt:
-        row = await self.db.fetchone(
-            "SELECT * FROM receipts WHERE id = ?", (number - RECEIPT_BASE,)
-        )
-        if row is None:
-            raise ReceiptNotFound()
-        return _receipt(row)
+        def read(conn: sqlite3.Connection) -> Receipt:
+            row = conn.execute(
+                "SELECT * FROM receipts WHERE id = ?", (number - RECEIPT_BASE,)
+            ).fetchone()
+            if row is None:
+                raise ReceiptNotFound()
+            return _receipt(row, conn)
+
+        return await self.db.run(read)
 
     async def credit_due(self) -> list[int]:
         """Credit every delayed receipt whose time has come; each person is told once."""

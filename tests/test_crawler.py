@@ -18,6 +18,7 @@ import handlers
 from bot.app import build_dispatcher
 from services.wallet import wallet_account
 from tests.harness import Harness, Person, Seen, plain
+from tests.test_plain_words import INTERNAL_ID
 
 CORPUS: list[tuple[str, str]] = [
     ("text", " "),
@@ -90,6 +91,7 @@ async def test_crawl_every_screen_with_junk(harness: Harness) -> None:
     delivery = await harness.services.db.fetchone("SELECT id FROM items WHERE sku = 'delivery'")
     assert delivery is not None
     visited: Counter[str] = Counter()
+    shown: list[str] = []  # every screen's text and buttons as it was when reached
     unanswered: list[str] = []
     dead_ends: list[str] = []
     explored = 0
@@ -117,6 +119,7 @@ async def test_crawl_every_screen_with_junk(harness: Harness) -> None:
             if screen is None:
                 continue
             visited[signature(screen.text)] += 1
+            shown.append("\n".join([screen.text, *screen.labels]))
             if not screen.labels and not person.reply_keyboard:
                 dead_ends.append(f"{start} {path}")
             labels = [label for label in screen.labels if label not in SKIP]
@@ -149,6 +152,11 @@ async def test_crawl_every_screen_with_junk(harness: Harness) -> None:
     print(f"forged button data pressed: {forged}")
     assert unanswered == []
     assert dead_ends == []
+    # No screen, message or button shows a person an internal id like `bill:4`.
+    for person in harness.people.values():
+        shown.extend("\n".join([m.text, *m.labels]) for m in person.bot_messages())
+    leaks = {found for text in shown for found in INTERNAL_ID.findall(text)}
+    assert not leaks, leaks
     assert not harness.errors.records, [r.getMessage() for r in harness.errors.records]
     # Money was not created or lost by any of it.
     report = await harness.services.ledger.check_invariants()

@@ -191,7 +191,7 @@ async def test_delayed_receipt_pending_then_credited_and_notified_once(harness: 
     number = receipt_number(anna)
     await anna.press("🧾 Проверить чек")
     seen = await anna.send(str(number))
-    assert "в обработке, ожидаем до 28.11.2026 13:00" in seen.text
+    assert "к зачислению 1 000,00 ₽ на +7 912 *** ** 89, ожидаем до 28.11.2026 13:00" in seen.text
     assert await harness.services.ledger.balance(wallet_account(PHONE)) == 0
     await harness.jobs.run_once()
     assert anna.last.text == seen.text  # nothing due yet
