@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from services.aggregator import CALLBACK_MAX_TRIES, CLEARING, _operation
+from services.aggregator import CALLBACK_GIVE_UP_AFTER, CALLBACK_MAX_TRIES, CLEARING, _operation
 from services.checkout import Checkout
+from services.clock import to_ts
 from services.robokassa import OpState, RefundRequest
 from services.wallet import wallet_account
 from tests.harness import Harness, Person
@@ -205,3 +206,36 @@ async def test_the_refund_job_remembers_what_it_asked_across_a_restart(harness: 
     harness.clock.advance(seconds=31)
     await restarted().follow_refunds()
     assert len(sent) == 3
+
+
+async def test_result_url_is_retried_after_doubling_pauses_until_the_last_try(
+    harness: Harness,
+) -> None:
+    anna = harness.person()
+    await paid_operation(harness, anna)  # the first try was lost at the moment of payment
+    aggregator = harness.services.aggregator
+    pauses: list[int] = []
+    for _ in range(3 * CALLBACK_MAX_TRIES):
+        due = await aggregator.next_callback_due()
+        if due is None:
+            break
+        pauses.append(due - to_ts(harness.clock.now()))
+        harness.clock.advance(seconds=pauses[-1])
+        await aggregator.deliver_callbacks()
+    assert pauses == [2**n for n in range(1, CALLBACK_MAX_TRIES)]  # 2 s, 4 s, … 34 min
+
+
+async def test_result_url_is_not_retried_more_than_a_day_after_the_payment(
+    harness: Harness,
+) -> None:
+    """Say the shop's site was down for most of a day: the tries stop a day after payment."""
+    anna = harness.person()
+    await paid_operation(harness, anna)
+    paid_at = to_ts(harness.clock.now())
+    aggregator = harness.services.aggregator
+    harness.clock.advance(seconds=CALLBACK_GIVE_UP_AFTER - 4)
+    await aggregator.deliver_callbacks()  # the second try; the third would be a day after
+    assert await aggregator.next_callback_due() == paid_at + CALLBACK_GIVE_UP_AFTER
+    harness.clock.advance(seconds=4)
+    await aggregator.deliver_callbacks()  # the fourth would be later than that: given up
+    assert await aggregator.next_callback_due() is None
