@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import httpx
 
 from services.aggregator import CALLBACK_GIVE_UP_AFTER, CALLBACK_MAX_TRIES, CLEARING, _operation
@@ -240,3 +242,20 @@ async def test_result_url_is_not_retried_more_than_a_day_after_the_payment(
     harness.clock.advance(seconds=4)
     await aggregator.deliver_callbacks()  # the fourth would be later than that: given up
     assert await aggregator.next_callback_due() is None
+
+
+async def test_a_result_url_answering_a_page_instead_of_ok_is_tried_again(
+    harness: Harness,
+) -> None:
+    """A shop's ResultURL set to its SuccessURL by mistake: 200, but no `OK{InvId}`."""
+    anna = harness.person()
+    order = await paid_operation(harness, anna)
+    aggregator = harness.services.aggregator
+    aggregator.drop_callbacks = False
+    merchant = next(iter(aggregator.merchants.values()))
+    success_url = merchant.result_url.replace("/robokassa/result", "/robokassa/success")
+    aggregator.register(replace(merchant, result_url=success_url))
+    harness.clock.advance(seconds=2)
+    assert await aggregator.deliver_callbacks() == 0
+    assert await aggregator.next_callback_due() == to_ts(harness.clock.now()) + 4
+    assert (await harness.services.merchant.order(order)).status == "awaiting"

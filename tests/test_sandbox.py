@@ -112,6 +112,8 @@ async def test_op_state_answers_with_result_codes(harness: Harness) -> None:
     assert missing.result_code == 3
     wrong = await sandbox_client(harness, password2="nope").op_state(4242)
     assert wrong.result_code == 1
+    stranger = await sandbox_client(harness, login="other").op_state(4242)
+    assert stranger.result_code == 2
     async with httpx.AsyncClient() as http:
         await http.get(client.payment_url("10.00", 4242, "x", shp={"Shp_shop": "books"}))
     created = await client.op_state(4242)
