@@ -7,10 +7,11 @@ import asyncio
 import httpx
 
 from services.checkout import shop_account
+from services.operator import mobile_account
 from services.robokassa import OpState, RefundRequest, RefundState, jwt_hs256
 from services.wallet import wallet_account
 from tests.harness import Harness, Person, Seen
-from tests.test_payment_journey import PHONE, owner_of, pay_roses_in_app
+from tests.test_payment_journey import PHONE, fund, owner_of, pay_roses_in_app
 
 ROSES = "1 890,00 ₽"
 
@@ -397,3 +398,17 @@ async def test_a_late_cancel_of_a_finished_refund_changes_nothing(harness: Harne
     assert not [m for m in olga.bot_messages() if "отклонила" in m.text]
     assert await harness.services.ledger.balance(shop_account("flowers")) == 0
     assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000
+
+
+async def test_a_refund_to_a_full_wallet_goes_to_the_phone_balance(harness: Harness) -> None:
+    olga, _, order = await paid_roses(harness)
+    ledger = harness.services.ledger
+    await fund(harness, PHONE, 1_500_000 - 311_000)  # topped up to the wallet's limit since
+    assert await ledger.balance(wallet_account(PHONE)) == 1_500_000
+    mobile = await ledger.balance(mobile_account(PHONE))
+    refund = await harness.services.checkout().refund(order, olga.id)
+    assert refund.done
+    assert await ledger.balance(wallet_account(PHONE)) == 1_500_000
+    assert await ledger.balance(mobile_account(PHONE)) == mobile + 189_000
+    assert await ledger.balance(shop_account("flowers")) == 0
+    assert (await ledger.check_invariants()).ok
