@@ -412,3 +412,17 @@ async def test_a_refund_to_a_full_wallet_goes_to_the_phone_balance(harness: Harn
     assert await ledger.balance(mobile_account(PHONE)) == mobile + 189_000
     assert await ledger.balance(shop_account("flowers")) == 0
     assert (await ledger.check_invariants()).ok
+
+
+async def test_a_refund_after_the_wallet_was_blocked_goes_to_the_phone_balance(
+    harness: Harness,
+) -> None:
+    olga, _, order = await paid_roses(harness)
+    ledger = harness.services.ledger
+    await harness.services.operator.deactivate(PHONE)  # the number lapsed: wallet blocked
+    mobile = await ledger.balance(mobile_account(PHONE))
+    refund = await harness.services.checkout().refund(order, olga.id)
+    assert refund.done
+    assert await ledger.balance(wallet_account(PHONE)) == 500_000 - 189_000
+    assert await ledger.balance(mobile_account(PHONE)) == mobile + 189_000
+    assert (await ledger.check_invariants()).ok
