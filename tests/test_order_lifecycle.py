@@ -259,3 +259,15 @@ async def test_a_result_url_answering_a_page_instead_of_ok_is_tried_again(
     assert await aggregator.deliver_callbacks() == 0
     assert await aggregator.next_callback_due() == to_ts(harness.clock.now()) + 4
     assert (await harness.services.merchant.order(order)).status == "awaiting"
+
+
+async def test_a_bill_issued_late_expires_with_its_order(harness: Harness) -> None:
+    """The bill never outlives the order: a payment after the order's deadline is refused."""
+    anna = harness.person()
+    await register(anna)
+    order = await order_roses(anna, quantity=1)
+    deadline = (await harness.services.merchant.order(order)).expires_at
+    harness.clock.advance(minutes=20)
+    await to_invoice(anna)
+    bill = await harness.services.aggregator.bill(await bill_of(harness, order))
+    assert bill.expires_at == deadline
