@@ -5,8 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 import httpx
+import pytest
 
-from services.aggregator import CALLBACK_GIVE_UP_AFTER, CALLBACK_MAX_TRIES, CLEARING, _operation
+from services.aggregator import (
+    CALLBACK_GIVE_UP_AFTER,
+    CALLBACK_MAX_TRIES,
+    CLEARING,
+    BillClosed,
+    _operation,
+)
 from services.checkout import Checkout
 from services.clock import to_ts
 from services.robokassa import OpState, RefundRequest
@@ -271,3 +278,22 @@ async def test_a_bill_issued_late_expires_with_its_order(harness: Harness) -> No
     await to_invoice(anna)
     bill = await harness.services.aggregator.bill(await bill_of(harness, order))
     assert bill.expires_at == deadline
+
+
+async def test_a_bill_to_another_number_closes_the_first_one(harness: Harness) -> None:
+    """Anna first billed her own number, then a friend's: only the newest bill can be paid."""
+    anna = harness.person()
+    boris = harness.person("Борис", phone="+79990002222")
+    await register(anna)
+    await register(boris)
+    await fund(harness, PHONE, 500_000)
+    order = await order_roses(anna, quantity=1)
+    await to_invoice(anna)
+    aggregator = harness.services.aggregator
+    first = await aggregator.bill(await bill_of(harness, order))
+    second = await aggregator.issue_bill(first.operation_id, "+79990002222")
+    assert second.id != first.id
+    with pytest.raises(BillClosed):
+        await aggregator.pay_bill_from_wallet(first.id)
+    assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000
+    assert (await aggregator.bill(first.id)).status == "REJECTED"
