@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-import httpx
+from dataclasses import replace
 
-from services.aggregator import CALLBACK_MAX_TRIES, CLEARING, _operation
+import httpx
+import pytest
+
+from services.aggregator import (
+    CALLBACK_GIVE_UP_AFTER,
+    CALLBACK_MAX_TRIES,
+    CLEARING,
+    BillClosed,
+    _operation,
+)
 from services.checkout import Checkout
+from services.clock import to_ts
 from services.robokassa import OpState, RefundRequest
 from services.wallet import wallet_account
 from tests.harness import Harness, Person
@@ -116,8 +126,9 @@ async def test_reconciliation_returns_money_that_reached_a_cancelled_order(
     anna = harness.person()
     order = await paid_after_cancel(harness, anna)
     harness.clock.advance(minutes=6)
-    await harness.drain()
     services = harness.services
+    assert await services.checkout().reconcile() == []  # found, but not a sale of the shop's
+    await harness.drain()
     assert await services.ledger.balance(wallet_account(PHONE)) == 500_000
     assert (await services.ledger.check_invariants()).ok
     assert len([m for m in anna.bot_messages() if "возвращены туда, откуда" in m.text]) == 1
@@ -205,3 +216,84 @@ async def test_the_refund_job_remembers_what_it_asked_across_a_restart(harness: 
     harness.clock.advance(seconds=31)
     await restarted().follow_refunds()
     assert len(sent) == 3
+
+
+async def test_result_url_is_retried_after_doubling_pauses_until_the_last_try(
+    harness: Harness,
+) -> None:
+    anna = harness.person()
+    await paid_operation(harness, anna)  # the first try was lost at the moment of payment
+    aggregator = harness.services.aggregator
+    pauses: list[int] = []
+    for _ in range(3 * CALLBACK_MAX_TRIES):
+        due = await aggregator.next_callback_due()
+        if due is None:
+            break
+        pauses.append(due - to_ts(harness.clock.now()))
+        harness.clock.advance(seconds=pauses[-1])
+        await aggregator.deliver_callbacks()
+    assert pauses == [2**n for n in range(1, CALLBACK_MAX_TRIES)]  # 2 s, 4 s, … 34 min
+
+
+async def test_result_url_is_not_retried_more_than_a_day_after_the_payment(
+    harness: Harness,
+) -> None:
+    """Say the shop's site was down for most of a day: the tries stop a day after payment."""
+    anna = harness.person()
+    await paid_operation(harness, anna)
+    paid_at = to_ts(harness.clock.now())
+    aggregator = harness.services.aggregator
+    harness.clock.advance(seconds=CALLBACK_GIVE_UP_AFTER - 4)
+    await aggregator.deliver_callbacks()  # the second try; the third would be a day after
+    assert await aggregator.next_callback_due() == paid_at + CALLBACK_GIVE_UP_AFTER
+    harness.clock.advance(seconds=4)
+    await aggregator.deliver_callbacks()  # the fourth would be later than that: given up
+    assert await aggregator.next_callback_due() is None
+
+
+async def test_a_result_url_answering_a_page_instead_of_ok_is_tried_again(
+    harness: Harness,
+) -> None:
+    """A shop's ResultURL set to its SuccessURL by mistake: 200, but no `OK{InvId}`."""
+    anna = harness.person()
+    order = await paid_operation(harness, anna)
+    aggregator = harness.services.aggregator
+    aggregator.drop_callbacks = False
+    merchant = next(iter(aggregator.merchants.values()))
+    success_url = merchant.result_url.replace("/robokassa/result", "/robokassa/success")
+    aggregator.register(replace(merchant, result_url=success_url))
+    harness.clock.advance(seconds=2)
+    assert await aggregator.deliver_callbacks() == 0
+    assert await aggregator.next_callback_due() == to_ts(harness.clock.now()) + 4
+    assert (await harness.services.merchant.order(order)).status == "awaiting"
+
+
+async def test_a_bill_issued_late_expires_with_its_order(harness: Harness) -> None:
+    """The bill never outlives the order: a payment after the order's deadline is refused."""
+    anna = harness.person()
+    await register(anna)
+    order = await order_roses(anna, quantity=1)
+    deadline = (await harness.services.merchant.order(order)).expires_at
+    harness.clock.advance(minutes=20)
+    await to_invoice(anna)
+    bill = await harness.services.aggregator.bill(await bill_of(harness, order))
+    assert bill.expires_at == deadline
+
+
+async def test_a_bill_to_another_number_closes_the_first_one(harness: Harness) -> None:
+    """Anna first billed her own number, then a friend's: only the newest bill can be paid."""
+    anna = harness.person()
+    boris = harness.person("Борис", phone="+79990002222")
+    await register(anna)
+    await register(boris)
+    await fund(harness, PHONE, 500_000)
+    order = await order_roses(anna, quantity=1)
+    await to_invoice(anna)
+    aggregator = harness.services.aggregator
+    first = await aggregator.bill(await bill_of(harness, order))
+    second = await aggregator.issue_bill(first.operation_id, "+79990002222")
+    assert second.id != first.id
+    with pytest.raises(BillClosed):
+        await aggregator.pay_bill_from_wallet(first.id)
+    assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000
+    assert (await aggregator.bill(first.id)).status == "REJECTED"

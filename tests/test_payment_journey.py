@@ -339,3 +339,15 @@ async def test_success_and_fail_pages_prove_nothing(harness: Harness) -> None:
         fail = await client.get(f"{base}/fail")
     assert "Как только платёж подтвердится" in success.text
     assert "Платёж не прошёл" in fail.text
+
+
+async def test_the_health_check_answers_with_the_schema_version(harness: Harness) -> None:
+    """What a monitor or a deploy script polls before sending the shop's traffic here."""
+    base = result_url(harness).removesuffix("/robokassa/result")
+    async with httpx.AsyncClient() as client:
+        health = await client.get(f"{base}/healthz")
+    assert health.status_code == 200
+    assert health.json() == {
+        "status": "ok",
+        "schema": await harness.services.db.schema_version(),
+    }

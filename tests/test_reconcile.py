@@ -106,3 +106,25 @@ async def test_a_paid_state_with_another_sum_settles_nothing(harness: Harness) -
         f"OpStateExt for {order} reports another sum: '1.00'"
     ]
     harness.errors.records.clear()
+
+
+async def test_an_unpaid_order_is_followed_for_a_week_to_the_second(harness: Harness) -> None:
+    merchant = harness.services.merchant
+    roses = await harness.services.db.fetchone("SELECT id FROM items WHERE sku = 'roses-7'")
+    assert roses is not None
+
+    async def awaiting(buyer: int) -> int:
+        order = (await merchant.create_order(buyer, roses[0], 1, buyer_name="Борис", contact="")).id
+        await merchant.mark_awaiting(order)
+        return order
+
+    checkout = harness.services.checkout()
+    asked = count_asks(harness)
+    await awaiting(77)
+    harness.clock.advance(days=7, seconds=1)
+    recent = await awaiting(78)
+    await checkout.reconcile()
+    assert asked == []  # the first is a week and a second old, the second brand new
+    harness.clock.advance(days=7)
+    await checkout.reconcile()
+    assert asked == [recent]  # exactly a week old: still asked about

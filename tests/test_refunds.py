@@ -7,10 +7,11 @@ import asyncio
 import httpx
 
 from services.checkout import shop_account
-from services.robokassa import RefundRequest, RefundState, jwt_hs256
+from services.operator import mobile_account
+from services.robokassa import OpState, RefundRequest, RefundState, jwt_hs256
 from services.wallet import wallet_account
 from tests.harness import Harness, Person, Seen
-from tests.test_payment_journey import PHONE, owner_of, pay_roses_in_app
+from tests.test_payment_journey import PHONE, fund, owner_of, pay_roses_in_app
 
 ROSES = "1 890,00 ₽"
 
@@ -119,8 +120,10 @@ async def test_a_refund_that_could_not_be_sent_is_sent_by_the_background_job(
     assert calls == 1
     robokassa.create_refund = real_create  # type: ignore[method-assign]
     await harness.jobs.run_once()  # too early: a minute has not passed
+    harness.clock.advance(seconds=59)
+    await harness.jobs.run_once()
     assert (await harness.services.checkout().refund_of(order)).state == "requested"  # type: ignore[union-attr]
-    harness.clock.advance(seconds=61)
+    harness.clock.advance(seconds=1)  # a minute after the request: sent again
     await harness.jobs.run_once()
     refund = await harness.services.checkout().refund_of(order)
     assert refund is not None and refund.done
@@ -224,10 +227,11 @@ async def test_a_refund_robokassa_is_still_processing_is_finished_by_the_job(
     assert await harness.services.ledger.balance(shop_account("flowers")) == 189_000
     await harness.jobs.run_once()  # the job asks again: still processing
     assert len(asked) == 2
+    harness.clock.advance(seconds=29)
     await harness.jobs.run_once()  # and not again within half a minute
     assert len(asked) == 2
     robokassa.refund_state = real_state  # type: ignore[method-assign]
-    harness.clock.advance(seconds=31)
+    harness.clock.advance(seconds=1)
     await harness.jobs.run_once()
     refund = await checkout.refund_of(order)
     assert refund is not None and refund.done
@@ -353,3 +357,72 @@ async def test_forged_owner_buttons_tell_a_stranger_nothing_and_change_nothing(
     await open_card(olga, paid)
     seen = await olga.press("✅ Выдан")
     assert "Статус: выдан" in seen.text
+
+
+async def test_a_refund_for_a_payment_robokassa_does_not_know_fails_at_once(
+    harness: Harness,
+) -> None:
+    olga, anna, order = await paid_roses(harness)
+    checkout = harness.services.checkout()
+
+    async def unknown(inv_id: int) -> OpState:
+        return OpState(3, "Информация об операции не найдена")
+
+    checkout.robokassa.op_state = unknown  # type: ignore[method-assign]
+    refund = await checkout.refund(order, olga.id)
+    assert refund.state == "failed" and refund.message == "OpStateExt result 3"
+    harness.clock.advance(seconds=120)
+    await harness.jobs.run_once()  # not stuck as "requested", so nothing is sent again
+    assert (await checkout.refund_of(order)).state == "failed"  # type: ignore[union-attr]
+    assert await harness.services.ledger.balance(shop_account("flowers")) == 189_000
+    await harness.drain()
+    assert not [m for m in anna.bot_messages() if m.text.startswith("↩️")]
+
+
+async def test_a_late_cancel_of_a_finished_refund_changes_nothing(harness: Harness) -> None:
+    olga, _, order = await paid_roses(harness)
+    checkout = harness.services.checkout()
+    await ask_for_refund(olga, order)
+    row = await harness.services.db.fetchone(
+        "SELECT request_id FROM refunds WHERE order_id = ?", (order,)
+    )
+    assert row is not None and (await checkout.refund_of(order)).done  # type: ignore[union-attr]
+
+    async def canceled(request_id: str) -> RefundState:
+        return RefundState(request_id, "1890.00", "canceled")
+
+    checkout.robokassa.refund_state = canceled  # type: ignore[method-assign]
+    await checkout._check_refund(order, row[0], tell_owner=True)  # a stale answer
+    assert (await checkout.refund_of(order)).done  # type: ignore[union-attr]
+    await harness.drain()
+    assert not [m for m in olga.bot_messages() if "отклонила" in m.text]
+    assert await harness.services.ledger.balance(shop_account("flowers")) == 0
+    assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000
+
+
+async def test_a_refund_to_a_full_wallet_goes_to_the_phone_balance(harness: Harness) -> None:
+    olga, _, order = await paid_roses(harness)
+    ledger = harness.services.ledger
+    await fund(harness, PHONE, 1_500_000 - 311_000)  # topped up to the wallet's limit since
+    assert await ledger.balance(wallet_account(PHONE)) == 1_500_000
+    mobile = await ledger.balance(mobile_account(PHONE))
+    refund = await harness.services.checkout().refund(order, olga.id)
+    assert refund.done
+    assert await ledger.balance(wallet_account(PHONE)) == 1_500_000
+    assert await ledger.balance(mobile_account(PHONE)) == mobile + 189_000
+    assert await ledger.balance(shop_account("flowers")) == 0
+    assert (await ledger.check_invariants()).ok
+
+
+async def test_a_refund_after_the_wallet_was_blocked_goes_to_the_phone_balance(
+    harness: Harness,
+) -> None:
+    olga, _, order = await paid_roses(harness)
+    ledger = harness.services.ledger
+    await harness.services.operator.deactivate(PHONE)  # the number lapsed: wallet blocked
+    mobile = await ledger.balance(mobile_account(PHONE))
+    refund = await harness.services.checkout().refund(order, olga.id)
+    assert refund.done
+    assert await ledger.balance(wallet_account(PHONE)) == 500_000 - 189_000
+    assert await ledger.balance(mobile_account(PHONE)) == mobile + 189_000
+    assert (await ledger.check_invariants()).ok

@@ -72,3 +72,7 @@ async def test_a_live_shop_refuses_a_test_notification(
         assert accepted.text == f"OK{order}"
         assert (await harness.services.merchant.order(order)).status == "paid"
         assert (await harness.services.ledger.check_invariants()).ok
+        # OpStateExt in live mode: an invoice never sent is "not found", not "bad signature".
+        robokassa = harness.services.robokassa
+        assert robokassa is not None
+        assert (await robokassa.op_state(order + 1000)).result_code == 3

@@ -82,6 +82,7 @@ async def test_bad_requests_get_the_error_page_and_create_nothing(harness: Harne
         ),
         "tampered sum": good.payment_url("10.00", 3, "x").replace("OutSum=10.00", "OutSum=1.00"),
         "unknown shop": sandbox_client(harness, login="other").payment_url("10.00", 4, "x"),
+        "a date that is none": good.payment_url("10.00", 5, "x") + "&ExpirationDate=tomorrow",
     }
     async with httpx.AsyncClient() as http:
         for name, url in cases.items():
@@ -93,12 +94,26 @@ async def test_bad_requests_get_the_error_page_and_create_nothing(harness: Harne
     assert await operations(harness) == 0
 
 
+async def test_an_invoice_number_reused_with_another_sum_is_refused(harness: Harness) -> None:
+    client = sandbox_client(harness)
+    async with httpx.AsyncClient() as http:
+        first = await http.get(client.payment_url("10.00", 9, "x"))
+        assert "X-Robokassa-Operation" in first.headers
+        other = await http.get(client.payment_url("20.00", 9, "x"))
+    assert "X-Robokassa-Operation" not in other.headers
+    assert other.headers["X-Robokassa-Error"] == "4"
+    assert (await client.op_state(9)).out_sum == "10.00"
+    assert await operations(harness) == 1
+
+
 async def test_op_state_answers_with_result_codes(harness: Harness) -> None:
     client = sandbox_client(harness)
     missing = await client.op_state(4242)
     assert missing.result_code == 3
     wrong = await sandbox_client(harness, password2="nope").op_state(4242)
     assert wrong.result_code == 1
+    stranger = await sandbox_client(harness, login="other").op_state(4242)
+    assert stranger.result_code == 2
     async with httpx.AsyncClient() as http:
         await http.get(client.payment_url("10.00", 4242, "x", shp={"Shp_shop": "books"}))
     created = await client.op_state(4242)

@@ -106,6 +106,7 @@ async def test_payment_page_with_impossible_sums_is_an_error_page(harness: Harne
                 },
             )
             assert page.status_code == 400, (inv_id, page.text)
+            assert page.headers["X-Robokassa-Error"] == "29", inv_id
         # Robokassa takes sums with more decimals, as long as they are whole kopecks.
         fine = await http.get(client.payment_url("10.000000", 6, "x"))
         assert "X-Robokassa-Operation" in fine.headers
