@@ -309,13 +309,11 @@ def back_filter(callback_data: OwnerCb) -> str:
 async def order_card(
     query: CallbackQuery, callback_data: OwnerCb, order: Order, services: Any
 ) -> None:
-    await show_card(
-        query, order, services.checkout(), back_filter(callback_data), callback_data.page
-    )
+    await show_card(query, order, services.checkout, back_filter(callback_data), callback_data.page)
 
 
 async def fulfil(query: CallbackQuery, order: Order, merchant: Merchant, services: Any) -> None:
-    checkout: Checkout = services.checkout()
+    checkout: Checkout = services.checkout
     refund = await checkout.refund_of(order.id)
     if refund is not None and (refund.done or refund.open):
         await query.answer(_("The money for this order is being returned."), show_alert=True)
@@ -356,7 +354,7 @@ async def refund_confirm(query: CallbackQuery, callback_data: OwnerCb, order: Or
 async def refund_do(
     query: CallbackQuery, callback_data: OwnerCb, order: Order, merchant: Merchant, services: Any
 ) -> None:
-    checkout: Checkout = services.checkout()
+    checkout: Checkout = services.checkout
     try:
         refund = await checkout.refund(order.id, user_id(query))
     except RefundNotPossible:

@@ -181,7 +181,7 @@ async def start_payment(
     order = await _order(query, merchant, callback_data.order)
     if order is None:
         return
-    checkout = services.checkout()
+    checkout = services.checkout
     url = checkout.payment_url(order, culture=current_locale())
     await merchant.mark_awaiting(order.id)
     if not services.sandbox:

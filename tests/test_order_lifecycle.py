@@ -122,7 +122,7 @@ async def test_reconciliation_returns_money_that_reached_a_cancelled_order(
     order = await paid_after_cancel(harness, anna)
     harness.clock.advance(minutes=6)
     services = harness.services
-    assert await services.checkout().reconcile() == []  # found, but not a sale of the shop's
+    assert await services.checkout.reconcile() == []  # found, but not a sale of the shop's
     await harness.drain()
     assert await services.ledger.balance(wallet_account(PHONE)) == 500_000
     assert (await services.ledger.check_invariants()).ok
@@ -152,7 +152,7 @@ async def test_result_url_retries_stop_and_reconciliation_settles_the_order(
     aggregator.drop_callbacks = False
     assert await aggregator.deliver_callbacks() == 0  # given up: nothing is sent any more
     assert (await harness.services.merchant.order(order)).status == "awaiting"
-    assert await harness.services.checkout().reconcile() == [order]
+    assert await harness.services.checkout.reconcile() == [order]
     assert (await harness.services.merchant.order(order)).status == "paid"
 
 
@@ -198,7 +198,7 @@ async def test_the_refund_job_remembers_what_it_asked_across_a_restart(harness: 
         raise httpx.ConnectError("Robokassa is unreachable")
 
     robokassa.create_refund = unreachable  # type: ignore[method-assign]
-    await services.checkout().refund(order, olga.id)
+    await services.checkout.refund(order, olga.id)
     assert len(sent) == 1
 
     def restarted() -> Checkout:
