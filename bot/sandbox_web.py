@@ -28,7 +28,6 @@ CURRENCIES = [
     ("SBP", "Системой быстрых платежей", [("SBPPSR", "SBP", "СБП", "1", "1000000")]),
     ("Mobile", "С баланса телефона", [("MtsPSR", "PhoneMTS", "МТС", "10", "5000")]),
 ]
-AVAILABLE = {"Qiwi40PS"}
 
 
 def _page(title: str, body: str, status: int = 200) -> web.Response:

@@ -41,6 +41,7 @@ from services.errors import InsufficientFunds
 from services.orders import SoldOut
 from services.terminal import BANKNOTES, SessionNotFound
 from tests.harness import ErrorLog
+from tests.helpers import drop_callbacks
 
 T = TypeVar("T")
 PHONE = "+79123456789"
@@ -104,7 +105,7 @@ class Lifecycle(RuleBasedStateMachine):
 
     async def settle_everything(self) -> None:
         """In the end every paid operation is the shop's sale or back with the payer."""
-        self.services.aggregator.drop_callbacks = False
+        drop_callbacks(self.services.aggregator, False)
         for _ in range(2):
             self.clock.advance(hours=1)
             await self.background()
@@ -174,9 +175,9 @@ class Lifecycle(RuleBasedStateMachine):
         except (BillClosed, InsufficientFunds):
             assert await self.wallet() == before  # refused: nothing debited
             return
-        aggregator.drop_callbacks = lost
+        drop_callbacks(aggregator, lost)
         await aggregator.deliver_callbacks(inv_id=bill.inv_id)  # right away, as the bot does
-        aggregator.drop_callbacks = False
+        drop_callbacks(aggregator, False)
 
     @rule(target=visits, bill=bills)
     def open_terminal(self, bill: int) -> Any:
@@ -234,7 +235,7 @@ class Lifecycle(RuleBasedStateMachine):
 
     @rule(lost=st.booleans())
     def callbacks_get_lost(self, lost: bool) -> None:
-        self.services.aggregator.drop_callbacks = lost
+        drop_callbacks(self.services.aggregator, lost)
 
     @rule()
     def result_url_retries(self) -> None:

@@ -10,6 +10,7 @@ import httpx
 from services.checkout import shop_account
 from services.wallet import wallet_account
 from tests.harness import Harness, Person
+from tests.helpers import drop_callbacks
 from tests.test_wallet_journey import register
 
 PHONE = "+79123456789"
@@ -226,7 +227,7 @@ async def paid_operation(harness: Harness, anna: Person) -> int:
     """An order whose bill is paid but whose ResultURL was dropped on the way."""
     await register(anna)
     await fund(harness, PHONE, 1_000_000)
-    harness.services.aggregator.drop_callbacks = True
+    drop_callbacks(harness.services.aggregator)
     order = await order_roses(anna, quantity=1)
     await to_invoice(anna)
     await anna.press("📱 В приложении")

@@ -11,6 +11,7 @@ from services.operator import mobile_account
 from services.robokassa import OpState, RefundRequest, RefundState, jwt_hs256
 from services.wallet import wallet_account
 from tests.harness import Harness, Person, Seen
+from tests.helpers import mark_paid
 from tests.test_payment_journey import PHONE, fund, owner_of, pay_roses_in_app
 
 ROSES = "1 890,00 ₽"
@@ -324,7 +325,7 @@ async def test_forged_owner_buttons_tell_a_stranger_nothing_and_change_nothing(
     roses = await harness.services.db.fetchone("SELECT id FROM items WHERE sku = 'roses-7'")
     assert roses is not None
     paid = (await merchant.create_order(77, roses[0], 1, buyer_name="Борис", contact="")).id
-    await merchant.mark_paid(paid)
+    await mark_paid(merchant, paid)
     # Another shop's owner is as much a stranger to these orders as anyone.
     bookseller = harness.person("Виктор", phone="+79990003333")
     token = await merchant.create_invite("books")
