@@ -11,8 +11,7 @@ from services.clock import ManualClock
 from services.db import Database
 from services.merchant import Merchant
 from tests.harness import Harness, running_harness
-from tests.helpers import mark_paid
-from tests.test_shop_journey import buy_last_copy, open_item
+from tests.helpers import buy_last_copy, mark_paid, open_item
 
 ROSES = "7 роз · 1 890,00 ₽"
 PEOPLE = itertools.count(500)

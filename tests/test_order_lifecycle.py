@@ -14,17 +14,18 @@ from services.clock import to_ts
 from services.robokassa import OpState, RefundRequest
 from services.wallet import wallet_account
 from tests.harness import Harness, Person
-from tests.helpers import drop_callbacks, next_callback_due
-from tests.test_payment_journey import (
+from tests.helpers import (
     PHONE,
+    drop_callbacks,
     fund,
+    next_callback_due,
     order_roses,
     owner_of,
     paid_operation,
     pay_roses_in_app,
+    register,
     to_invoice,
 )
-from tests.test_wallet_journey import register
 
 ROSES = 189_000
 

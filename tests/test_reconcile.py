@@ -8,8 +8,7 @@ from services.aggregator import _operation
 from services.checkout import shop_account
 from services.robokassa import OpState
 from tests.harness import Harness, Person
-from tests.test_payment_journey import order_roses, paid_operation, result_url, to_invoice
-from tests.test_wallet_journey import register
+from tests.helpers import order_roses, paid_operation, register, result_url, to_invoice
 
 
 async def awaiting_order(anna: Person) -> int:

@@ -11,8 +11,7 @@ from services.operator import mobile_account
 from services.robokassa import OpState, RefundRequest, RefundState, jwt_hs256
 from services.wallet import wallet_account
 from tests.harness import Harness, Person, Seen
-from tests.helpers import mark_paid
-from tests.test_payment_journey import PHONE, fund, owner_of, pay_roses_in_app
+from tests.helpers import PHONE, fund, mark_paid, open_card, owner_of, pay_roses_in_app
 
 ROSES = "1 890,00 ₽"
 
@@ -22,13 +21,6 @@ async def paid_roses(harness: Harness) -> tuple[Person, Person, int]:
     anna = harness.person()
     order = await pay_roses_in_app(harness, anna)
     return olga, anna, order
-
-
-async def open_card(olga: Person, order: int) -> None:
-    seen = await olga.send("/orders")
-    label = next(label for label in seen.labels if label.startswith(f"№ {order} "))
-    seen = await olga.press(label)
-    assert "↩️ Вернуть деньги" in seen.labels
 
 
 async def test_owner_refunds_a_paid_order_and_the_buyer_gets_the_money_back(

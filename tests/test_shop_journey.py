@@ -14,28 +14,7 @@ from emulator.engine import TelegramError
 from services.merchant import Merchant
 from services.orders import SoldOut
 from tests.harness import Harness, Person, running_harness
-from tests.helpers import mark_paid
-
-
-async def open_item(anna: Person, shop: str, section: str, item: str) -> None:
-    await anna.send("/start")
-    await anna.press("🛍 Магазины")
-    await anna.press(shop)
-    await anna.press(section)
-    await anna.press(item)
-
-
-async def buy_last_copy(anna: Person) -> int:
-    await open_item(
-        anna,
-        "🏪 Книжная лавка «Переплёт»",
-        "Художественная литература",
-        "А. Грин. Алые паруса (последний экземпляр) · 1 250,00 ₽",
-    )
-    seen = await anna.press("🛒 Купить")
-    found = re.search(r"Заказ № (\d+)", seen.text)
-    assert found, seen.text
-    return int(found.group(1))
+from tests.helpers import buy_last_copy, mark_paid, open_item
 
 
 async def owner(h: Harness, shop: str = "books") -> Person:
