@@ -32,6 +32,7 @@ from services.errors import InsufficientFunds
 from services.merchant import Merchant
 from services.operator import PhoneDeactivated
 from services.orders import Order, OrderNotFound
+from services.outbox import PaymentReturned
 from services.robokassa import QIWI_LABEL
 from services.secrets import looks_like_secret_key
 from services.wallet import (
@@ -76,7 +77,7 @@ def payment_buttons(order: Order) -> list[list[InlineKeyboardButton]]:
     return [[button(_("💳 Pay via Robokassa"), PayCb(action=PayAction.start, order=order.id))]]
 
 
-def render_payment_returned(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_payment_returned(payload: PaymentReturned) -> tuple[str, InlineKeyboardMarkup | None]:
     """Money reached an order that could no longer be paid; it went back to the payer."""
     if payload.get("reason") == "cancelled":
         why = _("Order No. {number} ({item}) had been cancelled when the payment arrived.")
@@ -180,7 +181,7 @@ async def start_payment(
     order = await _order(query, merchant, callback_data.order)
     if order is None:
         return
-    checkout = services.checkout()
+    checkout = services.checkout
     url = checkout.payment_url(order, culture=current_locale())
     await merchant.mark_awaiting(order.id)
     if not services.sandbox:

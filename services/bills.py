@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from services import ledger
 from services.clock import Clock, from_ts, to_ts
@@ -22,6 +23,13 @@ from services.terminal import CashDesk
 from services.wallet import pay_from_wallet
 
 CLEARING = ledger.CLEARING_ACCOUNT
+
+
+class BillStatus(StrEnum):
+    WAITING = "WAITING"
+    PAID = "PAID"
+    REJECTED = "REJECTED"  # a newer bill replaced it, or the shop released the order
+    EXPIRED = "EXPIRED"
 
 
 class NoWalletOnPhone(DomainError):
@@ -47,7 +55,7 @@ class Bill:
     inv_id: int
     phone: str
     amount: int
-    status: str
+    status: BillStatus
     method: str | None
     expires_at: datetime
     paid_at: datetime | None
@@ -60,7 +68,7 @@ def _bill(row: sqlite3.Row) -> Bill:
         inv_id=row["inv_id"],
         phone=row["phone"],
         amount=row["amount"],
-        status=row["status"],
+        status=BillStatus(row["status"]),
         method=row["method"],
         expires_at=from_ts(row["expires_at"]),
         paid_at=None if row["paid_at"] is None else from_ts(row["paid_at"]),
@@ -197,7 +205,7 @@ class QiwiBills:
     async def open_terminal_payment(self, bill_id: int, user_id: int) -> int:
         """Pay the bill at a QIWI terminal: a cash visit for exactly the bill's amount."""
         bill = await self.bill(bill_id)
-        if bill.status != "WAITING":
+        if bill.status != BillStatus.WAITING:
             raise BillClosed(bill.status)
         now = to_ts(self.clock.now())
         await self.db.transaction(lambda c: open_clearing(c, now))

@@ -24,7 +24,7 @@ from services.db import Database
 from services.errors import DomainError
 from services.merchant import Merchant
 from services.orders import Order, mark_paid_in, order_row
-from services.outbox import enqueue
+from services.outbox import Kind, OrderRefunded, PaymentReturned, RefundResult, enqueue
 from services.robokassa import QIWI_LABEL, Robokassa, format_out_sum, parse_out_sum
 
 log = logging.getLogger(__name__)
@@ -333,7 +333,7 @@ class Checkout:
                 owner = conn.execute(
                     "SELECT requested_by FROM refunds WHERE order_id = ?", (order_id,)
                 ).fetchone()[0]
-                result = {
+                result: RefundResult = {
                     "order": order_id,
                     "amount": refund.amount,
                     "done": outcome == "finished",
@@ -342,7 +342,7 @@ class Checkout:
                 enqueue(
                     conn,
                     owner,
-                    "refund_result_owner",
+                    Kind.REFUND_RESULT_OWNER,
                     result,
                     f"order:{order_id}:refund:owner",
                     now=now,
@@ -360,7 +360,7 @@ class Checkout:
                 (now, order_id),
             )
             if refund.to_payer:  # the shop never had this money: only the payer hears of it
-                returned = {
+                returned: PaymentReturned = {
                     "order": order.id,
                     "item": order.item_name,
                     "shop": order.shop_name,
@@ -368,7 +368,7 @@ class Checkout:
                     "reason": order.status,
                 }
                 key = f"order:{order_id}:returned"
-                enqueue(conn, order.user_id, "payment_returned", returned, key, now=now)
+                enqueue(conn, order.user_id, Kind.PAYMENT_RETURNED, returned, key, now=now)
                 return
             ledger.post(
                 conn,
@@ -380,7 +380,7 @@ class Checkout:
                 memo="refund",
                 reference=str(order_id),
             )
-            payload = {
+            payload: OrderRefunded = {
                 "order": order.id,
                 "shop": order.shop_name,
                 "item": order.item_name,
@@ -389,7 +389,7 @@ class Checkout:
             enqueue(
                 conn,
                 order.user_id,
-                "order_refunded_buyer",
+                Kind.ORDER_REFUNDED_BUYER,
                 payload,
                 f"order:{order_id}:refund",
                 now=now,

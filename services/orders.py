@@ -11,12 +11,13 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from services.catalogue import MAX_QUANTITY, ItemNotFound
 from services.clock import Clock, from_ts, to_ts
 from services.db import Database
 from services.errors import DomainError
-from services.outbox import enqueue
+from services.outbox import Kind, OrderPaid, enqueue
 from services.requests import forget, handled, remember
 
 ReleaseHook = Callable[[sqlite3.Connection, int, int], int]
@@ -44,8 +45,20 @@ class OrderNotFound(DomainError):
     pass
 
 
+class OrderStatus(StrEnum):
+    CREATED = "created"
+    AWAITING = "awaiting"  # sent to the payment page, not paid yet
+    PAID = "paid"
+    FULFILLED = "fulfilled"  # handed over by the owner
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+OPEN = (OrderStatus.CREATED, OrderStatus.AWAITING)  # still payable
+
+
 class OrderNotPayable(DomainError):
-    def __init__(self, status: str) -> None:
+    def __init__(self, status: OrderStatus) -> None:
         super().__init__(f"order is {status}")
         self.status = status
 
@@ -63,7 +76,7 @@ class Order:
     unit_price: int
     quantity: int
     amount: int
-    status: str
+    status: OrderStatus
     created_at: datetime
     expires_at: datetime
     paid_at: datetime | None
@@ -71,7 +84,7 @@ class Order:
 
     @property
     def payable(self) -> bool:
-        return self.status in ("created", "awaiting")
+        return self.status in OPEN
 
 
 def order_from_row(row: sqlite3.Row) -> Order:
@@ -87,7 +100,7 @@ def order_from_row(row: sqlite3.Row) -> Order:
         unit_price=row["unit_price"],
         quantity=row["quantity"],
         amount=row["amount"],
-        status=row["status"],
+        status=OrderStatus(row["status"]),
         created_at=from_ts(row["created_at"]),
         expires_at=from_ts(row["expires_at"]),
         paid_at=None if row["paid_at"] is None else from_ts(row["paid_at"]),
@@ -111,21 +124,21 @@ def mark_paid_in(conn: sqlite3.Connection, order_id: int, now: int) -> Order:
     order = order_row(conn, order_id)
     if order is None:
         raise OrderNotFound()
-    if order.status in ("paid", "fulfilled"):
+    if order.status in (OrderStatus.PAID, OrderStatus.FULFILLED):
         return order
-    if order.status == "expired":
+    if order.status == OrderStatus.EXPIRED:
         # Money arrived after the order expired: it is still a sale. Take the stock back if
         # there is any; the owner decides what to do when it is short.
         conn.execute(
             "UPDATE items SET stock = stock - ? WHERE id = ? AND stock IS NOT NULL AND stock >= ?",
             (order.quantity, order.item_id, order.quantity),
         )
-    elif order.status == "cancelled":
+    elif order.status == OrderStatus.CANCELLED:
         raise OrderNotPayable(order.status)
     conn.execute("UPDATE orders SET status = 'paid', paid_at = ? WHERE id = ?", (now, order_id))
     paid = order_row(conn, order_id)
     assert paid is not None
-    payload = {
+    payload: OrderPaid = {
         "order": paid.id,
         "shop": paid.shop_name,
         "item": paid.item_name,
@@ -143,12 +156,12 @@ def mark_paid_in(conn: sqlite3.Connection, order_id: int, now: int) -> Order:
         enqueue(
             conn,
             owner[0],
-            "order_paid_owner",
+            Kind.ORDER_PAID_OWNER,
             payload,
             f"order:{paid.id}:owner:{owner[0]}",
             now=now,
         )
-    enqueue(conn, paid.user_id, "order_paid_buyer", payload, f"order:{paid.id}:buyer", now=now)
+    enqueue(conn, paid.user_id, Kind.ORDER_PAID_BUYER, payload, f"order:{paid.id}:buyer", now=now)
     return paid
 
 
@@ -278,14 +291,16 @@ class Orders:
             if order is None or order.user_id != user_id:
                 raise OrderNotFound()
             if order.payable:
-                self._release(conn, order, "cancelled", now)
+                self._release(conn, order, OrderStatus.CANCELLED, now)
             found = order_row(conn, order_id)
             assert found is not None
             return found
 
         return await self.db.transaction(cancel)
 
-    def _release(self, conn: sqlite3.Connection, order: Order, status: str, now: int) -> None:
+    def _release(
+        self, conn: sqlite3.Connection, order: Order, status: OrderStatus, now: int
+    ) -> None:
         """The order stops being payable: stock back, and whatever can still take its money is
         closed in this same transaction (see `release_hooks`)."""
         changed = conn.execute(
@@ -303,7 +318,7 @@ class Orders:
             enqueue(
                 conn,
                 order.user_id,
-                "payment_returned",
+                Kind.PAYMENT_RETURNED,
                 {
                     "order": order.id,
                     "item": order.item_name,
@@ -327,11 +342,11 @@ class Orders:
             expired = []
             for row in rows:
                 order = order_from_row(row)
-                self._release(conn, order, "expired", now)
+                self._release(conn, order, OrderStatus.EXPIRED, now)
                 enqueue(
                     conn,
                     order.user_id,
-                    "order_expired",
+                    Kind.ORDER_EXPIRED,
                     {"order": order.id, "item": order.item_name, "shop": order.shop_id},
                     f"order:{order.id}:expired",
                     now=now,
@@ -348,7 +363,3 @@ class Orders:
                 (order_id,),
             )
         )
-
-    async def mark_paid(self, order_id: int) -> Order:
-        now = to_ts(self.clock.now())
-        return await self.db.transaction(lambda c: mark_paid_in(c, order_id, now))

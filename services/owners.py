@@ -13,7 +13,7 @@ from services.catalogue import Catalogue, ItemNotFound, Shop
 from services.clock import MOSCOW, Clock, to_ts
 from services.errors import DomainError
 from services.orders import ORDER_SELECT, Order, order_from_row, order_row
-from services.outbox import enqueue
+from services.outbox import Kind, enqueue
 
 
 class NotAnOwner(DomainError):
@@ -166,7 +166,7 @@ class Owners(Catalogue):
                 enqueue(
                     conn,
                     order.user_id,
-                    "order_fulfilled",
+                    Kind.ORDER_FULFILLED,
                     {"order": order.id, "item": order.item_name, "shop": order.shop_name},
                     f"order:{order.id}:fulfilled",
                     now=now,
