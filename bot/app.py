@@ -33,6 +33,7 @@ from services.merchant import Merchant
 from services.operator import Operator
 from services.outbox import Outbox
 from services.robokassa import REAL_REFUND_URL, Robokassa
+from services.secrets import load_or_create_key
 from services.terminal import CashDesk, CashRules
 from services.wallet import WalletRules, WalletService
 
@@ -154,7 +155,7 @@ async def build_services(
         lockout=settings.wallet.lockout_seconds,
     )
     await operator.apply_deactivated_list(settings.deactivated_phone_list())
-    wallets = WalletService(db, clock, ledger, rules)
+    wallets = WalletService(db, clock, ledger, rules, code_key=await code_key(settings))
     cash = CashDesk(
         db,
         clock,
@@ -189,6 +190,15 @@ async def build_services(
         aggregator=Aggregator(db, clock, wallets, cash, bill_ttl=settings.bill_ttl_seconds),
         inbox=inbox,
     )
+
+
+async def code_key(settings: Settings) -> bytes:
+    """The SMS codes' HMAC key: the setting, or the file next to the database (made once)."""
+    if settings.code_key is not None:
+        return bytes.fromhex(settings.code_key.get_secret_value())
+    if str(settings.database_path) == ":memory:":
+        return secrets.token_bytes(32)  # the codes cannot outlive this database anyway
+    return await asyncio.to_thread(load_or_create_key, settings.code_key_path())
 
 
 async def close_services(services: Services) -> None:
