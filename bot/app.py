@@ -22,6 +22,7 @@ from bot.jobs import BackgroundJobs
 from bot.outbox_worker import OutboxWorker, Renderer
 from bot.settings import Settings
 from bot.storage import SQLiteStorage
+from bot.throttle import Limit, MemoryThrottleStore, Throttle
 from handlers import errors, fallback, owner, payment, shop, start, topup, wallet
 from services.aggregator import Aggregator, MerchantAccount
 from services.checkout import Checkout
@@ -223,6 +224,7 @@ def build_dispatcher(
     dp.update.outer_middleware(SkipHandledUpdates(services.inbox))
     locales = SimpleI18nMiddleware(i18n)
     locales.setup(dp)
+    dp.update.outer_middleware(make_throttle(services.settings, locales))
     dp.update.outer_middleware(RememberPeople(services.outbox, locales))
     dp.include_routers(
         errors.make_router(),
@@ -235,6 +237,21 @@ def build_dispatcher(
         fallback.make_router(),
     )
     return dp
+
+
+def make_throttle(settings: Settings, locales: SimpleI18nMiddleware) -> Throttle:
+    limits = settings.throttle
+    return Throttle(
+        MemoryThrottleStore(),
+        Limit(limits.rate, limits.burst),
+        Limit(limits.strict_rate, limits.strict_burst),
+        locales,
+        strict_states={
+            group.__full_group_name__
+            for group in (wallet.Registration, wallet.SignIn, wallet.ChangeSecret, payment.Paying)
+        },
+        strict_callbacks=(f"{payment.PayCb.__prefix__}:",),
+    )
 
 
 async def register_commands(bot: Bot, i18n: I18n) -> None:

@@ -58,6 +58,16 @@ class CashSettings(BaseModel):
         return int(self.commission_percent * 100)
 
 
+class ThrottleSettings(BaseModel):
+    """Anti-flood per person: updates per second and at once; 0 turns it off."""
+
+    rate: float = Field(default=5.0, ge=0)
+    burst: int = Field(default=30, ge=1)
+    # Registration, sign-in and payment steps cost the most (hashes, money): a stricter bucket.
+    strict_rate: float = Field(default=1.0, gt=0)
+    strict_burst: int = Field(default=10, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -82,6 +92,7 @@ class Settings(BaseSettings):
     robokassa: RobokassaSettings = RobokassaSettings()
     wallet: WalletSettings = WalletSettings()
     cash: CashSettings = CashSettings()
+    throttle: ThrottleSettings = ThrottleSettings()
     # Shops and goods (TOML); synced into the database at every start.
     catalogue_path: Path = DEMO_CATALOGUE
     # An unpaid order expires (and gives its stock back) after this many seconds.
