@@ -80,21 +80,27 @@ async def check_async(value: str, stored: str, key: bytes = b"") -> bool:
 def load_or_create_key(path: Path) -> bytes:
     """The server key from its file, made (0600, never logged) on first start.
 
-    Blocking file I/O: call it in a thread.
+    Written whole to a temporary file and linked into place, so a start killed half-way leaves
+    no empty key behind, and two starts at once agree on one key. Blocking: call it in a thread.
     """
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
-        if len(key) < 16:
-            raise ValueError(f"the key in {path} is too short") from None
-        return key
-    key = secrets.token_bytes(KEY_BYTES)
-    try:
-        os.write(fd, key.hex().encode("ascii"))
-    finally:
-        os.close(fd)
-    os.chmod(path, 0o600)
+    if not path.exists():
+        spare = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(spare, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        try:
+            os.write(fd, secrets.token_bytes(KEY_BYTES).hex().encode("ascii"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(spare, 0o600)
+        try:
+            os.link(spare, path)
+        except FileExistsError:
+            pass  # another start made it first: use theirs
+        finally:
+            os.unlink(spare)
+    key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    if len(key) < 16:
+        raise ValueError(f"the key in {path} is too short")
     return key
 
 
