@@ -62,10 +62,10 @@ class ThrottleSettings(BaseModel):
     """Anti-flood per person: updates per second and at once; 0 turns it off."""
 
     rate: float = Field(default=5.0, ge=0)
-    burst: int = Field(default=30, ge=1)
+    burst: int = Field(default=60, ge=1)
     # Registration, sign-in and payment steps cost the most (hashes, money): a stricter bucket.
     strict_rate: float = Field(default=1.0, gt=0)
-    strict_burst: int = Field(default=10, ge=1)
+    strict_burst: int = Field(default=30, ge=1)
 
 
 class Settings(BaseSettings):
