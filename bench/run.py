@@ -5,7 +5,11 @@
 (b) our bot, same harness: users running the whole journey (register → top up → order → pay
     → owner notified): updates/s, p50/p99 per-update latency, ratio to (a);
 (c) the ledger: transfers/s through our API vs a raw sync sqlite3 two-row transaction;
-(d) peak RSS after 10 000 users and 100 000 orders; cold start of `python -m bot`.
+(d) peak RSS after 10 000 users and 100 000 orders; cold start of `python -m bot`;
+(e) open-loop latency: people with wallets arrive at a fixed pace, each sending an update every
+    THINK seconds, so the offered load is 50, 100, 200, 400 updates/s; p50/p99/max per rate
+    (counted from when each update was due) against the echo bot under the same schedule;
+(f) a registration-heavy mix (three in four people register), with the slow hashes counted.
 Prints a table and writes bench/results.json.
 """
 
@@ -198,6 +202,225 @@ async def our_bot(users: int, tmp: Path, *, registered: bool = False) -> dict[st
     }
 
 
+# ---- (e) open-loop latency: a fixed offered load --------------------------------------
+
+OPEN_LOOP_RATES = (50, 100, 200, 400)
+OPEN_LOOP_SECONDS = 4.0  # people keep arriving this long at each rate
+THINK = 0.1  # seconds between one person's updates (a quick human)
+P99_LIMIT_MS = 50.0
+
+
+def returning_steps(person: Person) -> list[Callable[[], Awaitable[Any]]]:
+    """The returning journey as separate steps, so each can be sent at its own time."""
+
+    def phone_button() -> str:
+        return next(label for label in person.last.labels if label.startswith("📱"))
+
+    labels_before = ["💵 Пополнить", "🏧 Терминал"]
+    labels_after = ["Далее ➡️", "Пропустить ➡️", "5000 ₽", "✅ Оплатить"]
+    shop = [
+        "🛍 Магазины",
+        "🏪 Цветочная мастерская «Ромашка»",
+        "Услуги",
+        "Доставка букета по городу · 350,00 ₽",
+        "🛒 Купить",
+        "💳 Оплатить через Робокассу",
+        "Visa QIWI Wallet",
+    ]
+    steps: list[Callable[[], Awaitable[Any]]] = [lambda: person.send("/start")]
+    steps += [lambda label=label: person.press(label) for label in labels_before]
+    steps.append(lambda: person.press(phone_button()))
+    steps += [lambda label=label: person.press(label) for label in labels_after]
+    steps.append(lambda: person.send("/start"))
+    steps += [lambda label=label: person.press(label) for label in shop]
+    steps.append(lambda: person.press(phone_button()))
+    steps.append(lambda: person.press("📱 В приложении"))
+    return steps
+
+
+async def paced(
+    steps: list[Callable[[], Awaitable[Any]]], start: float, latencies: list[float]
+) -> None:
+    """One person: step k is due at start + k·THINK; latency counts from when it was due, so a
+    bot that falls behind is charged for the wait too (no coordinated omission)."""
+    for k, step in enumerate(steps):
+        due = start + k * THINK
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await step()
+        latencies.append(time.perf_counter() - due)
+
+
+async def open_loop_run(
+    rate: float,
+    people: list[Any],
+    steps_of: Callable[[Any], list[Callable[[], Awaitable[Any]]]],
+    updates_per_person: int,
+) -> dict[str, float]:
+    """People arrive every updates_per_person / rate seconds: the offered load is `rate`."""
+    latencies: list[float] = []
+    gap = updates_per_person / rate
+    begin = time.perf_counter() + 0.05
+    walks = [
+        asyncio.create_task(paced(steps_of(person), begin + n * gap, latencies))
+        for n, person in enumerate(people)
+    ]
+    await asyncio.gather(*walks)
+    return {
+        "offered_updates_per_s": rate,
+        "updates": len(latencies),
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "max_ms": max(latencies) * 1000,
+    }
+
+
+def people_for(rate: float, updates_per_person: int) -> int:
+    return max(2, int(rate * OPEN_LOOP_SECONDS / updates_per_person))
+
+
+async def open_loop_bot(tmp: Path) -> list[dict[str, float]]:
+    runs = []
+    async with running_harness(tmp) as h:
+        h.services.cash.delayed = lambda: False
+        owner = h.person("Ольга", phone="+79990000001")
+        await h.services.merchant.add_owner("flowers", owner.id)
+        updates = len(returning_steps(owner))
+        base = 20_000
+        for rate in OPEN_LOOP_RATES:
+            count = people_for(rate, updates)
+            people = [
+                h.person(f"o{base + n}", phone=f"+7917{base + n:07d}", user_id=base + n)
+                for n in range(count)
+            ]
+            base += count
+            await registered_already(h, people)
+            runs.append(await open_loop_run(rate, people, returning_steps, updates))
+            await h.drain(rounds=count + 5)
+        report = await h.services.ledger.check_invariants()
+        assert report.ok, report
+        h.errors.records.clear()
+    return runs
+
+
+async def open_loop_echo() -> list[dict[str, float]]:
+    """The echo bot under the same schedule: each person sends as many texts, as often."""
+    engine = Engine()
+    bot = Bot(
+        TOKEN,
+        session=EngineSession(engine),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+    router = Router()
+
+    @router.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "…")
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    updates = 18
+
+    def steps_of(uid: int) -> list[Callable[[], Awaitable[Any]]]:
+        async def say(n: int) -> None:
+            update = engine.send_text(uid, f"привет {n}")
+            await dp.feed_update(bot, Update.model_validate(update, context={"bot": bot}))
+
+        return [lambda n=n: say(n) for n in range(updates)]
+
+    runs, base = [], 1
+    for rate in OPEN_LOOP_RATES:
+        count = people_for(rate, updates)
+        for uid in range(base, base + count):
+            engine.add_person(uid, f"u{uid}")
+        runs.append(await open_loop_run(rate, list(range(base, base + count)), steps_of, updates))
+        base += count
+    return runs
+
+
+def open_loop_summary(bot: list[dict[str, float]], echo: list[dict[str, float]]) -> dict[str, Any]:
+    rows = []
+    for ours, floor in zip(bot, echo, strict=True):
+        rows.append(
+            {
+                **ours,
+                "echo_p50_ms": floor["p50_ms"],
+                "echo_p99_ms": floor["p99_ms"],
+                "echo_max_ms": floor["max_ms"],
+                "p50_vs_echo": ours["p50_ms"] / floor["p50_ms"],
+                "p99_vs_echo": ours["p99_ms"] / floor["p99_ms"],
+            }
+        )
+    crossing = next((r["offered_updates_per_s"] for r in rows if r["p99_ms"] > P99_LIMIT_MS), None)
+    return {"think_s": THINK, "rates": rows, "p99_over_50ms_from_rate": crossing}
+
+
+# ---- (f) a registration-heavy mix -------------------------------------------------------
+
+
+async def registration_only(person: Person, h: Any) -> None:
+    await person.send("/start")
+    await person.press("👛 Завести кошелёк")
+    await person.share_contact()
+    code = re.search(r"Код подтверждения: (\d{6})", person.bot_messages()[-2].text)
+    assert code
+    await person.send(code.group(1))
+    await person.press("👛 Кошелёк")
+
+
+async def registration_mix(users: int, tmp: Path) -> dict[str, float]:
+    """Three in four people register (and look at their new wallet), one in four pays with a
+    wallet made beforehand: the mix that costs the most per update."""
+    import services.secrets
+
+    slow: list[int] = []
+    real = services.secrets._scrypt
+
+    def counting(value: str, salt: bytes, n: int) -> bytes:
+        slow.append(1)
+        return real(value, salt, n)
+
+    services.secrets._scrypt = counting  # type: ignore[assignment]
+    try:
+        async with running_harness(tmp) as h:
+            h.services.cash.delayed = lambda: False
+            owner = h.person("Ольга", phone="+79990000001")
+            await h.services.merchant.add_owner("flowers", owner.id)
+            timed = Timed(h.feed)
+            h.feed = timed  # type: ignore[method-assign]
+            people = [
+                h.person(f"r{n}", phone=f"+7918{n:07d}", user_id=40_000 + n) for n in range(users)
+            ]
+            newcomers = [p for n, p in enumerate(people) if n % 4]
+            returning = [p for n, p in enumerate(people) if not n % 4]
+            await registered_already(h, returning)
+            slow.clear()
+            start = time.perf_counter()
+            await asyncio.gather(
+                *(registration_only(p, h) for p in newcomers),
+                *(returning_journey(p, h) for p in returning),
+            )
+            elapsed = time.perf_counter() - start
+            registered = await h.services.db.fetchone(
+                "SELECT COUNT(*) FROM wallet_users WHERE user_id >= 40000"
+            )
+            assert registered is not None and registered[0] == users
+            h.errors.records.clear()
+    finally:
+        services.secrets._scrypt = real  # type: ignore[assignment]
+    return {
+        "users": users,
+        "registrations": len(newcomers),
+        "slow_hashes": len(slow),
+        "slow_hashes_per_registration": len(slow) / len(newcomers),
+        "updates": len(timed.latencies),
+        "updates_per_s": len(timed.latencies) / elapsed,
+        "p50_ms": percentile(timed.latencies, 0.5) * 1000,
+        "p99_ms": percentile(timed.latencies, 0.99) * 1000,
+    }
+
+
 # ---- (c) the ledger against raw sqlite3 ------------------------------------------------
 
 
@@ -373,8 +596,12 @@ async def main() -> dict[str, Any]:
         results["bot_returning_concurrent"] = await our_bot(
             CONCURRENT, tmp / "returning", registered=True
         )
+        results["registration_mix"] = await registration_mix(CONCURRENT, tmp / "mix")
+        results["open_loop"] = open_loop_summary(
+            await open_loop_bot(tmp / "open"), await open_loop_echo()
+        )
         results["scrypt"] = scrypt_ceiling(
-            3, results["bot_concurrent"]["updates"] // results["bot_concurrent"]["users"]
+            1, results["bot_concurrent"]["updates"] // results["bot_concurrent"]["users"]
         )
         results["memory"] = memory_probe(10_000, 100_000)
         results["cold_start_s"] = cold_start()
@@ -391,6 +618,14 @@ async def main() -> dict[str, Any]:
             / results["echo_concurrent"]["p99_ms"],
             "bot_vs_scrypt_ceiling": results["bot_concurrent"]["updates_per_s"]
             / results["scrypt"]["ceiling_updates_per_s"],
+            "registration_mix_vs_echo_concurrent": results["registration_mix"]["updates_per_s"]
+            / results["echo_concurrent"]["updates_per_s"],
+            "registration_mix_vs_echo_p99_concurrent": results["registration_mix"]["p99_ms"]
+            / results["echo_concurrent"]["p99_ms"],
+            **{
+                f"open_loop_p99_vs_echo_at_{row['offered_updates_per_s']}": row["p99_vs_echo"]
+                for row in results["open_loop"]["rates"]
+            },
         }
     return results
 
@@ -434,6 +669,29 @@ def table(r: dict[str, Any]) -> str:
             f"{r['scrypt']['ceiling_updates_per_s']:.0f} upd/s",
             f"{r['scrypt']['hashes_per_journey']} × {r['scrypt']['hash_ms']:.0f} ms per journey, all cores",
             f"we reach {r['ratios']['bot_vs_scrypt_ceiling']:.2f}× of it",
+        ),
+        (
+            f"(b) registration-heavy mix, {CONCURRENT} users",
+            f"{r['registration_mix']['updates_per_s']:.0f} upd/s",
+            f"p50 {r['registration_mix']['p50_ms']:.1f} ms, p99 {r['registration_mix']['p99_ms']:.1f} ms; "
+            f"{r['registration_mix']['slow_hashes_per_registration']:.2f} slow hashes per registration",
+            f"{r['ratios']['registration_mix_vs_echo_concurrent']:.2f}× echo",
+        ),
+        *(
+            (
+                f"(e) open loop, {row['offered_updates_per_s']} upd/s offered",
+                f"p99 {row['p99_ms']:.1f} ms",
+                f"p50 {row['p50_ms']:.1f} ms, max {row['max_ms']:.0f} ms; "
+                f"echo p99 {row['echo_p99_ms']:.2f} ms",
+                f"p99 {row['p99_vs_echo']:.0f}× echo's",
+            )
+            for row in r["open_loop"]["rates"]
+        ),
+        (
+            "(e) open loop: p99 over 50 ms from",
+            f"{r['open_loop']['p99_over_50ms_from_rate'] or 'none'} upd/s",
+            f"rates tried: {', '.join(str(x) for x in OPEN_LOOP_RATES)}",
+            "target: p99 ≤ 10 ms at 200, ≤ 50 ms at 400",
         ),
         (
             "(c) ledger transfer, 1 caller",

@@ -29,6 +29,8 @@ def secrets_of(settings: Settings) -> list[str]:
     ]
     if settings.bot_token is not None:
         values.append(settings.bot_token.get_secret_value())
+    if settings.code_key is not None:
+        values.append(settings.code_key.get_secret_value())
     return values
 
 

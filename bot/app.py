@@ -22,6 +22,7 @@ from bot.jobs import BackgroundJobs
 from bot.outbox_worker import OutboxWorker, Renderer
 from bot.settings import Settings
 from bot.storage import SQLiteStorage
+from bot.throttle import Limit, MemoryThrottleStore, Throttle
 from handlers import errors, fallback, owner, payment, shop, start, topup, wallet
 from services.aggregator import Aggregator, MerchantAccount
 from services.checkout import Checkout
@@ -33,6 +34,7 @@ from services.merchant import Merchant
 from services.operator import Operator
 from services.outbox import Kind, Outbox
 from services.robokassa import REAL_REFUND_URL, Robokassa
+from services.secrets import load_or_create_key
 from services.terminal import CashDesk, CashRules
 from services.wallet import WalletRules, WalletService
 
@@ -143,7 +145,7 @@ async def build_services(
         lockout=settings.wallet.lockout_seconds,
     )
     await operator.apply_deactivated_list(settings.deactivated_phone_list())
-    wallets = WalletService(db, clock, ledger, rules)
+    wallets = WalletService(db, clock, ledger, rules, code_key=await code_key(settings))
     cash = CashDesk(
         db,
         clock,
@@ -189,6 +191,15 @@ async def build_services(
     return services
 
 
+async def code_key(settings: Settings) -> bytes:
+    """The SMS codes' HMAC key: the setting, or the file next to the database (made once)."""
+    if settings.code_key is not None:
+        return bytes.fromhex(settings.code_key.get_secret_value())
+    if str(settings.database_path) == ":memory:":
+        return secrets.token_bytes(32)  # the codes cannot outlive this database anyway
+    return await asyncio.to_thread(load_or_create_key, settings.code_key_path())
+
+
 async def close_services(services: Services) -> None:
     await services.aggregator.aclose()
     await services.robokassa.aclose()
@@ -210,6 +221,7 @@ def build_dispatcher(
     dp.update.outer_middleware(SkipHandledUpdates(services.inbox))
     locales = SimpleI18nMiddleware(i18n)
     locales.setup(dp)
+    dp.update.outer_middleware(make_throttle(services.settings, locales))
     dp.update.outer_middleware(RememberPeople(services.outbox, locales))
     dp.include_routers(
         errors.make_router(),
@@ -222,6 +234,21 @@ def build_dispatcher(
         fallback.make_router(),
     )
     return dp
+
+
+def make_throttle(settings: Settings, locales: SimpleI18nMiddleware) -> Throttle:
+    limits = settings.throttle
+    return Throttle(
+        MemoryThrottleStore(),
+        Limit(limits.rate, limits.burst),
+        Limit(limits.strict_rate, limits.strict_burst),
+        locales,
+        strict_states={
+            group.__full_group_name__
+            for group in (wallet.Registration, wallet.SignIn, wallet.ChangeSecret, payment.Paying)
+        },
+        strict_callbacks=(f"{payment.PayCb.__prefix__}:",),
+    )
 
 
 async def register_commands(bot: Bot, i18n: I18n) -> None:

@@ -58,6 +58,16 @@ class CashSettings(BaseModel):
         return int(self.commission_percent * 100)
 
 
+class ThrottleSettings(BaseModel):
+    """Anti-flood per person: updates per second and at once; 0 turns it off."""
+
+    rate: float = Field(default=5.0, ge=0)
+    burst: int = Field(default=60, ge=1)
+    # Registration, sign-in and payment steps cost the most (hashes, money): a stricter bucket.
+    strict_rate: float = Field(default=1.0, gt=0)
+    strict_burst: int = Field(default=30, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -82,6 +92,7 @@ class Settings(BaseSettings):
     robokassa: RobokassaSettings = RobokassaSettings()
     wallet: WalletSettings = WalletSettings()
     cash: CashSettings = CashSettings()
+    throttle: ThrottleSettings = ThrottleSettings()
     # Shops and goods (TOML); synced into the database at every start.
     catalogue_path: Path = DEMO_CATALOGUE
     # An unpaid order expires (and gives its stock back) after this many seconds.
@@ -99,11 +110,31 @@ class Settings(BaseSettings):
     bot_username: str = ""
     # Numbers the phone operator does not serve, comma-separated (for demos of the seed's rule).
     deactivated_phones: str = ""
+    # Server key for SMS code hashes (HMAC-SHA256), hex, at least 16 bytes. Empty: read from
+    # (or made on first start in) a 0600 file next to the database, `<DATABASE_PATH>.code-key`,
+    # so a copy of the database alone reveals no code.
+    code_key: SecretStr | None = None
 
     @field_validator("catalogue_path", mode="before")
     @classmethod
     def _empty_means_demo(cls, value: object) -> object:
         return DEMO_CATALOGUE if value in ("", None) else value
+
+    @field_validator("code_key")
+    @classmethod
+    def _key_is_hex(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        try:
+            key = bytes.fromhex(value.get_secret_value())
+        except ValueError:
+            raise ValueError("must be hexadecimal") from None
+        if len(key) < 16:
+            raise ValueError("must be at least 16 bytes (32 hex digits)")
+        return value
+
+    def code_key_path(self) -> Path:
+        return self.database_path.with_name(self.database_path.name + ".code-key")
 
     @field_validator("deactivated_phones")
     @classmethod

@@ -1,6 +1,7 @@
 """QIWI wallet stand-in: registration by SMS code, secret key, sign-in, limits, balance, history.
 
-Codes and secret keys are stored only as salted scrypt hashes. SMS go only to the Telegram
+Codes are stored only as HMACs under a server key kept outside the database, secret keys only as
+salted scrypt hashes. SMS go only to the Telegram
 account that proved it has the number (services/operator.py), so a code can be asked for and
 typed only there. Every guess of a code or a key is counted, in one transaction, before it is
 checked, and a guess over a limit is refused unchecked, so parallel guesses cannot exceed the
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from secrets import token_bytes
 
 from services import ledger
 from services.clock import MOSCOW, Clock, from_ts, to_ts
@@ -33,6 +35,7 @@ from services.secrets import (
     DEFAULT_N,
     check_async,
     hash_async,
+    hash_code,
     new_code,
     new_secret_key,
     normalize_secret_key,
@@ -295,12 +298,20 @@ def guess_lock(conn: sqlite3.Connection, kind: str, number: str, user_id: int, n
 
 class WalletService:
     def __init__(
-        self, db: Database, clock: Clock, ledger_: Ledger, rules: WalletRules | None = None
+        self,
+        db: Database,
+        clock: Clock,
+        ledger_: Ledger,
+        rules: WalletRules | None = None,
+        *,
+        code_key: bytes | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.ledger = ledger_
         self.rules = rules or WalletRules()
+        # SMS codes are HMACs under this key; without one (tests), codes die with the process.
+        self.code_key = code_key or token_bytes(32)
 
     def _now(self) -> int:
         return to_ts(self.clock.now())
@@ -313,7 +324,7 @@ class WalletService:
         Refused for a served number with a working wallet; a blocked one is re-opened this way.
         """
         code = new_code()
-        code_hash = await hash_async(code, n=self.rules.hash_n)
+        code_hash = hash_code(code, self.code_key)
         now = self._now()
         rules = self.rules
 
@@ -380,7 +391,7 @@ class WalletService:
             return pending["code_hash"], tries, locked
 
         code_hash, tries, locked = await self.db.transaction(take_attempt)
-        if not await check_async(code, code_hash):
+        if not await check_async(code, code_hash, self.code_key):
             self._after_wrong(tries, locked, WrongCode)
         secret = new_secret_key()
         secret_hash = await hash_async(secret, n=rules.hash_n)

@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import AsyncIterator
+from enum import Enum
+from pathlib import Path
+from typing import Any
 
+import pytest
+from aiogram.filters.callback_data import CallbackData
+
+import handlers
+from bot.app import build_dispatcher
 from services.wallet import wallet_account
-from tests.harness import Harness, Person, Seen, plain
+from tests.harness import Harness, Person, Seen, plain, running_harness
 from tests.helpers import (
     INTERNAL_ID,
     prepared_person,
@@ -68,6 +77,15 @@ def places(screen: Seen, forward_only: bool = False) -> list[tuple[int, int]]:
 
 def signature(text: str) -> str:
     return re.sub(r"\d", "#", text.splitlines()[0] if text else "")[:60]
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    """The crawler floods on purpose (the junk corpus at every screen, one owner for every
+    owner path, a stranger pressing every forged button), far faster than anyone could: with
+    anti-flood on, it would drop the very updates the crawl checks are answered."""
+    async with running_harness(tmp_path, throttle={"rate": 0}) as h:
+        yield h
 
 
 async def test_crawl_every_screen_with_junk(harness: Harness) -> None:

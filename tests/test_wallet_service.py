@@ -298,9 +298,9 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     checked: list[str] = []
     real = services.wallet.check_async
 
-    async def counting(value: str, stored: str) -> bool:
+    async def counting(value: str, stored: str, key: bytes = b"") -> bool:
         checked.append(value)
-        return await real(value, stored)
+        return await real(value, stored, key)
 
     monkeypatch.setattr(services.wallet, "check_async", counting)
     return checked
