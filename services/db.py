@@ -83,38 +83,16 @@ def _split_sql(script: str) -> Iterable[str]:
         yield buffer
 
 
-class _WroteThenFailed(Exception):
-    """A unit that promised to check before writing failed after a write."""
-
-
 def _write_batch(
-    conn: sqlite3.Connection,
-    *,
-    units: list[Callable[[sqlite3.Connection], Any]],
-    checks_first: list[bool] | None = None,
+    conn: sqlite3.Connection, *, units: list[Callable[[sqlite3.Connection], Any]]
 ) -> list[tuple[bool, Any]]:
-    """Runs in the database thread: the units in order, one savepoint each, one COMMIT.
-
-    A unit that checks everything before its first write (`checks_first`) needs no savepoint:
-    when it fails, it has written nothing. If it did write, the batch is undone and its units
-    are written one transaction each, as after any failure of the batch.
-    """
+    """Runs in the database thread: the units in order, one savepoint each, one COMMIT."""
     if len(units) == 1:
         return [_write_alone(conn, units[0])]
-    bare = checks_first or [False] * len(units)
     conn.execute("BEGIN IMMEDIATE")
     outcomes: list[tuple[bool, Any]] = []
     try:
-        for unit, no_savepoint in zip(units, bare, strict=True):
-            if no_savepoint:
-                before = conn.total_changes
-                try:
-                    outcomes.append((True, unit(conn)))
-                except Exception as error:
-                    if conn.total_changes != before:
-                        raise _WroteThenFailed() from error
-                    outcomes.append((False, error))
-                continue
+        for unit in units:
             conn.execute("SAVEPOINT unit")
             try:
                 outcomes.append((True, unit(conn)))
@@ -183,9 +161,7 @@ class Database:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
-        self._queued: list[
-            tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any], bool]
-        ] = []
+        self._queued: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._writer: asyncio.Task[None] | None = None
 
     @classmethod
@@ -224,19 +200,16 @@ class Database:
         result: T = await self._conn._execute(fn, raw)  # type: ignore[no-untyped-call]
         return result
 
-    async def transaction(
-        self, fn: Callable[[sqlite3.Connection], T], *, checks_first: bool = False
-    ) -> T:
+    async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(connection)` as one transaction: all of it or nothing.
 
         Group commit: units that arrive while the database thread is busy are written together
         under one `BEGIN IMMEDIATE … COMMIT`, each inside its own savepoint, so one that fails
         is undone alone and the others are unaffected. A caller hears back only after the COMMIT
         that carries its unit. The result is the same as running the units one after another.
-        `checks_first`: `fn` raises only before its first write, so it needs no savepoint.
         """
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queued.append((fn, future, checks_first))
+        self._queued.append((fn, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_queued())
         result: T = await future
@@ -246,20 +219,19 @@ class Database:
         while self._queued:
             batch, self._queued = self._queued, []
             try:
-                units = [fn for fn, _, _ in batch]
-                bare = [checks_first for _, _, checks_first in batch]
-                outcomes = await self.run(partial(_write_batch, units=units, checks_first=bare))
+                units = [fn for fn, _ in batch]
+                outcomes = await self.run(partial(_write_batch, units=units))
             except Exception as error:  # the connection is closed: nobody's unit was written
-                for _, future, _ in batch:
+                for _, future in batch:
                     if not future.done():
                         future.set_exception(error)
                 continue
             except BaseException:  # this task was cancelled (shutdown): so are its callers
-                for _, future, _ in batch + self._queued:
+                for _, future in batch + self._queued:
                     future.cancel()
                 self._queued = []
                 raise
-            for (_, future, _), (ok, value) in zip(batch, outcomes, strict=True):
+            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
                 if future.done():  # the caller was cancelled; its unit is written all the same
                     continue
                 if ok:
