@@ -10,15 +10,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
-from enum import Enum
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiogram.filters.callback_data import CallbackData
 
-import handlers
-from bot.app import build_dispatcher
 from services.wallet import wallet_account
 from tests.harness import Harness, Person, Seen, plain, running_harness
 from tests.helpers import (
