@@ -17,12 +17,13 @@ from aiogram.types import BotCommand, TelegramObject, Update
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n.middleware import SimpleI18nMiddleware
 
+import handlers
 from bot.i18n import make_i18n
 from bot.jobs import BackgroundJobs
 from bot.outbox_worker import OutboxWorker, Renderer
 from bot.settings import Settings
 from bot.storage import SQLiteStorage
-from handlers import errors, fallback, owner, payment, shop, start, topup, wallet
+from handlers.views import owner, payment, shop, topup
 from services.aggregator import Aggregator, MerchantAccount
 from services.checkout import Checkout
 from services.clock import Clock, SystemClock
@@ -214,16 +215,7 @@ def build_dispatcher(
     locales = SimpleI18nMiddleware(i18n)
     locales.setup(dp)
     dp.update.outer_middleware(RememberPeople(services.outbox, locales))
-    dp.include_routers(
-        errors.make_router(),
-        topup.make_router(),
-        payment.make_router(),
-        start.make_router(),
-        wallet.make_router(),
-        shop.make_router(),
-        owner.make_router(),
-        fallback.make_router(),
-    )
+    handlers.setup(dp)
     return dp
 
 
