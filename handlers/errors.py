@@ -14,7 +14,7 @@ from aiogram.types import ErrorEvent, Update
 from aiogram.utils.i18n import gettext as _
 
 from handlers.views.errors import not_your_order_text
-from services.merchant import OrderNotFound
+from services.orders import OrderNotFound
 
 log = logging.getLogger(__name__)
 

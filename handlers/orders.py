@@ -13,7 +13,8 @@ from handlers.callbacks import MenuAction, MenuCb, ShopAction, ShopCb
 from handlers.screens import fetch_page, show, tell, user_id
 from handlers.views import shop as views
 from handlers.views.errors import not_your_order_text
-from services.merchant import Merchant, OrderNotFound
+from services.merchant import Merchant
+from services.orders import OrderNotFound
 
 PER_PAGE = 10
 

@@ -25,7 +25,9 @@ from handlers.screens import fetch_page, show, tell, user_id
 from handlers.views import owner as views
 from handlers.views.common import back_home
 from services.checkout import Checkout, RefundNotPossible
-from services.merchant import InviteInvalid, Merchant, NotAnOwner, Order
+from services.merchant import Merchant
+from services.orders import Order
+from services.owners import InviteInvalid, NotAnOwner
 
 PER_PAGE = 10
 ORDER_ACTIONS = (OwnerAction.card, OwnerAction.fulfil, OwnerAction.refund, OwnerAction.refund_yes)

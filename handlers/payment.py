@@ -55,10 +55,12 @@ from handlers.views.wallet import (
     ready_keyboard,
     ready_text,
 )
-from services.aggregator import Aggregator, Bill, BillClosed, BillNotFound, NoWalletOnPhone
+from services.aggregator import Aggregator
+from services.bills import Bill, BillClosed, BillNotFound, NoWalletOnPhone
 from services.errors import InsufficientFunds
-from services.merchant import Merchant, Order, OrderNotFound
+from services.merchant import Merchant
 from services.operator import PhoneDeactivated
+from services.orders import Order, OrderNotFound
 from services.secrets import looks_like_secret_key
 from services.wallet import (
     MonthlyLimitExceeded,

@@ -21,16 +21,10 @@ from handlers.screens import show, tell, user_id
 from handlers.states import Shopping
 from handlers.views import shop as views
 from handlers.views.errors import not_your_order_text
-from services.merchant import (
-    BadQuantity,
-    Item,
-    ItemNotFound,
-    Merchant,
-    OrderNotFound,
-    SoldOut,
-    TooManyOpenOrders,
-)
+from services.catalogue import Item, ItemNotFound
+from services.merchant import Merchant
 from services.numbers import parse_id
+from services.orders import BadQuantity, OrderNotFound, SoldOut, TooManyOpenOrders
 from services.wallet import WalletService
 
 PAGE = 6

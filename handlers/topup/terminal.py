@@ -35,7 +35,8 @@ from handlers.views.errors import (
     start_again_text,
 )
 from handlers.views.wallet import not_proved_text, share_keyboard
-from services.aggregator import Aggregator, BillClosed
+from services.aggregator import Aggregator
+from services.bills import BillClosed
 from services.money import AmountNotUnderstood, parse_rubles
 from services.numbers import parse_id
 from services.operator import NotProved, Operator, PhoneDeactivated

@@ -12,8 +12,9 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import money, ngettext, when
 from handlers.callbacks import OwnerAction, OwnerCb
 from handlers.views.common import Button, home, keyboard, newer_older
+from services.catalogue import Shop
 from services.checkout import Refund
-from services.merchant import Order, Shop
+from services.orders import Order
 
 FILTERS = ("paid", "awaiting", "fulfilled")
 

@@ -13,8 +13,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.i18n import clock_time, money, phone
 from handlers.callbacks import MenuAction, MenuCb, PayAction, PayCb, ShopAction, ShopCb
 from handlers.views.common import Button, home, keyboard
-from services.aggregator import Bill
-from services.merchant import Order
+from services.bills import Bill
+from services.orders import Order
 from services.robokassa import QIWI_LABEL, Currency
 
 

@@ -14,7 +14,8 @@ from bot.i18n import clock_time, money, ngettext, when
 from handlers.callbacks import MenuAction, MenuCb, ShopAction, ShopCb
 from handlers.views.common import Button, home, keyboard, newer_older
 from handlers.views.payment import pay_button
-from services.merchant import Category, Item, Order, Shop
+from services.catalogue import Category, Item, Shop
+from services.orders import Order
 
 
 def item_text(item: Item, quantity: int) -> str:
