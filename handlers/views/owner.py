@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
-from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -15,6 +14,7 @@ from handlers.views.common import Button, home, keyboard, newer_older
 from services.catalogue import Shop
 from services.checkout import Refund
 from services.orders import Order
+from services.outbox import OrderPaid, RefundResult
 
 FILTERS = ("paid", "awaiting", "fulfilled")
 
@@ -42,7 +42,7 @@ def open_order_button(order: int) -> Button:
     return _("📦 Open the order"), OwnerCb(action=OwnerAction.card, order=order)
 
 
-def render_order_paid_owner(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_order_paid_owner(payload: OrderPaid) -> tuple[str, InlineKeyboardMarkup | None]:
     paid_at = datetime.fromtimestamp(payload["paid_at"], UTC)
     text = _(
         "🛒 New paid order No. {number}\n{shop}\n{quantity} × {item} = <b>{amount}</b>\n"
@@ -61,7 +61,7 @@ def render_order_paid_owner(payload: dict[str, Any]) -> tuple[str, InlineKeyboar
 
 
 def render_refund_result_owner(
-    payload: dict[str, Any],
+    payload: RefundResult,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The outcome of a refund that Robokassa finished after the owner had moved on."""
     if payload["done"]:

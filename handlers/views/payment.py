@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -15,6 +14,7 @@ from handlers.callbacks import MenuAction, MenuCb, PayAction, PayCb, ShopAction,
 from handlers.views.common import Button, home, keyboard
 from services.bills import Bill
 from services.orders import Order
+from services.outbox import PaymentReturned
 from services.robokassa import QIWI_LABEL, Currency
 
 
@@ -29,7 +29,7 @@ def back_to_invoice(order_id: int) -> Button:
     return _("💳 Back to the invoice"), PayCb(action=PayAction.resume, order=order_id)
 
 
-def render_payment_returned(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_payment_returned(payload: PaymentReturned) -> tuple[str, InlineKeyboardMarkup | None]:
     """Money reached an order that could no longer be paid; it went back to the payer."""
     if payload.get("reason") == "cancelled":
         why = _("Order No. {number} ({item}) had been cancelled when the payment arrived.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
-from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -16,6 +15,7 @@ from handlers.views.common import Button, home, keyboard, newer_older
 from handlers.views.payment import pay_button
 from services.catalogue import Category, Item, Shop
 from services.orders import Order
+from services.outbox import OrderExpired, OrderFulfilled, OrderPaid, OrderRefunded
 
 
 def item_text(item: Item, quantity: int) -> str:
@@ -203,7 +203,7 @@ def my_order_keyboard(page: int) -> InlineKeyboardMarkup:
 # ---- outbox messages to the buyer --------------------------------------------------------
 
 
-def render_order_expired(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_order_expired(payload: OrderExpired) -> tuple[str, InlineKeyboardMarkup | None]:
     text = _("⌛ Order No. {number} ({item}) was not paid in time and is cancelled.").format(
         number=payload["order"], item=html.escape(payload["item"])
     )
@@ -211,7 +211,7 @@ def render_order_expired(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMa
     return text, keyboard([(_("🛍 Back to the shop"), back)])
 
 
-def render_order_paid_buyer(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_order_paid_buyer(payload: OrderPaid) -> tuple[str, InlineKeyboardMarkup | None]:
     paid_at = datetime.fromtimestamp(payload["paid_at"], UTC)
     body = "\n".join(
         [
@@ -228,7 +228,7 @@ def render_order_paid_buyer(payload: dict[str, Any]) -> tuple[str, InlineKeyboar
     return f"{text}\n<pre>{body}</pre>", keyboard([home()])
 
 
-def render_order_fulfilled(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_order_fulfilled(payload: OrderFulfilled) -> tuple[str, InlineKeyboardMarkup | None]:
     return _("📦 Order No. {number} ({item}) has been handed over by {shop}. Thank you!").format(
         number=payload["order"],
         item=html.escape(payload["item"]),
@@ -237,7 +237,7 @@ def render_order_fulfilled(payload: dict[str, Any]) -> tuple[str, InlineKeyboard
 
 
 def render_order_refunded_buyer(
-    payload: dict[str, Any],
+    payload: OrderRefunded,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     text = _(
         "↩️ {shop} has refunded {amount} for order No. {number} ({item}). The money goes back "

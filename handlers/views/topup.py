@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -12,6 +10,7 @@ from bot.i18n import money, phone, when
 from handlers.callbacks import MenuAction, MenuCb, TopAction, TopCb
 from handlers.views.common import Button, home, keyboard
 from services.money import AmountNotUnderstood
+from services.outbox import ReceiptCredited
 from services.terminal import BANKNOTES, CashDesk, CashSession, Receipt
 
 
@@ -193,7 +192,7 @@ def visit_over_text(receipt: Receipt) -> str:
     )
 
 
-def render_receipt_credited(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_receipt_credited(payload: ReceiptCredited) -> tuple[str, InlineKeyboardMarkup | None]:
     """The outbox message sent when a delayed receipt is finally credited."""
     text = _("💰 The money for receipt No. {number} has arrived: {sum} to wallet {phone}.").format(
         number=payload["receipt"], sum=money(payload["amount"]), phone=phone(payload["phone"])
