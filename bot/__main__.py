@@ -59,7 +59,9 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> str:
 
     They do not sync the catalogue: a running bot may be selling, and stock is its business.
     """
-    services = await build_services(settings, catalogue=False)
+    # The command line starts no web app and pays nothing: the configured address stands in.
+    web_url = f"http://{settings.web_host}:{settings.web_port}"
+    services = await build_services(settings, web_url=web_url, catalogue=False)
     try:
         if args.area == "shop":
             token = await services.merchant.create_invite(args.shop, ttl=args.days * 86400)

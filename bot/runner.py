@@ -31,7 +31,7 @@ from bot.jobs import BackgroundJobs
 from bot.polling import InboxPolling, LateCallbackAnswers
 from bot.retry import KeepResponseModels, RetryAfter
 from bot.settings import Settings
-from bot.web import build_web_app
+from bot.web import bind, build_web_app, serve
 from emulator.engine import Engine
 from emulator.server import DEFAULT_TOKEN, STATE_KEY, build_emulator_app
 from services.clock import Clock
@@ -104,7 +104,12 @@ class Runtime:
 
     async def start(self) -> None:
         settings = self.settings
-        self.services = await build_services(settings, clock=self.clock)
+        sock, self.web_url = bind(settings.web_host, settings.web_port)
+        try:
+            self.services = await build_services(settings, web_url=self.web_url, clock=self.clock)
+        except BaseException:
+            sock.close()
+            raise
         i18n = make_i18n(settings.default_locale)
         first: list[BaseMiddleware] = []
         if self.emulated:
@@ -112,11 +117,7 @@ class Runtime:
             # Outermost: every update is reported, even one skipped as already handled.
             first.append(ReportHandled(self._client, self))
         self.dp = build_dispatcher(self.services, i18n, first)
-        runner, self.web_url = await _start_site(
-            build_web_app(self.services), settings.web_host, settings.web_port
-        )
-        self._runners.append(runner)
-        self.services.configure_payments(self.web_url)
+        self._runners.append(await serve(build_web_app(self.services), sock))
         defaults = DefaultBotProperties(parse_mode=ParseMode.HTML)
         if self.emulated:
             engine = None

@@ -20,7 +20,6 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import money, ngettext
 from handlers.callbacks import MenuAction, MenuCb, OwnerAction, OwnerCb
-from handlers.payments import Payments
 from handlers.screens import fetch_page, show, tell, user_id
 from handlers.views import owner as views
 from handlers.views.common import back_home
@@ -131,21 +130,18 @@ def back_filter(callback_data: OwnerCb) -> str:
 
 
 async def order_card(
-    query: CallbackQuery, callback_data: OwnerCb, order: Order, services: Payments
+    query: CallbackQuery, callback_data: OwnerCb, order: Order, checkout: Checkout
 ) -> None:
-    await show_card(
-        query, order, services.checkout(), back_filter(callback_data), callback_data.page
-    )
+    await show_card(query, order, checkout, back_filter(callback_data), callback_data.page)
 
 
 async def fulfil(
     query: CallbackQuery,
     order: Order,
     merchant: Merchant,
-    services: Payments,
+    checkout: Checkout,
     callback_answer: CallbackAnswer,
 ) -> None:
-    checkout = services.checkout()
     refund = await checkout.refund_of(order.id)
     if refund is not None and (refund.done or refund.open):
         await tell(query, _("The money for this order is being returned."), callback_answer)
@@ -167,10 +163,9 @@ async def refund_do(
     callback_data: OwnerCb,
     order: Order,
     merchant: Merchant,
-    services: Payments,
+    checkout: Checkout,
     callback_answer: CallbackAnswer,
 ) -> None:
-    checkout = services.checkout()
     try:
         refund = await checkout.refund(order.id, user_id(query))
     except RefundNotPossible:

@@ -1,8 +1,5 @@
-"""What handlers need from the assembly's payment side, typed, without importing `bot`.
-
-The Robokassa client and the shop's checkout exist once the web app listens (their addresses
-depend on its port); handlers reach them through this protocol, which `bot.app.Services` meets.
-"""
+"""What the payment journey needs from the assembly, typed, without importing `bot`:
+`bot.app.Services` meets this protocol (the mode, and the client and checkout of that mode)."""
 
 from __future__ import annotations
 
@@ -17,6 +14,7 @@ class Payments(Protocol):
     def sandbox(self) -> bool: ...
 
     @property
-    def robokassa(self) -> Robokassa | None: ...
+    def robokassa(self) -> Robokassa: ...
 
+    @property
     def checkout(self) -> Checkout: ...

@@ -126,8 +126,6 @@ class Aggregator(QiwiBills):
         self.bill_ttl = bill_ttl
         self.merchants: dict[str, MerchantAccount] = {}
         self._http = http  # made on first use: building one costs start-up time
-        # A switch for tests and demos: pretend the ResultURL callbacks get lost.
-        self.drop_callbacks = False
         cash.payment_hooks["bill"] = self._bill_paid_in_cash
 
     def http(self) -> httpx.AsyncClient:
@@ -272,7 +270,7 @@ class Aggregator(QiwiBills):
             op = _operation(row)
             merchant = self.merchants.get(op.merchant_login)
             ok = False
-            if merchant is not None and not self.drop_callbacks:
+            if merchant is not None:
                 try:
                     response = await self.http().post(
                         merchant.result_url, data=self.result_params(op)
@@ -301,13 +299,6 @@ class Aggregator(QiwiBills):
                 (int(ok), tries, retry_at, op.id),
             )
         )
-
-    async def next_callback_due(self) -> int | None:
-        row = await self.db.fetchone(
-            "SELECT MIN(callback_due_at) FROM rk_operations WHERE callback_done = 0"
-            " AND callback_due_at IS NOT NULL"
-        )
-        return None if row is None or row[0] is None else int(row[0])
 
     # ---- Refund API ------------------------------------------------------------------
 
@@ -485,6 +476,3 @@ class Aggregator(QiwiBills):
         if row is None:
             return 3, None
         return 0, _operation(row)
-
-    def out_sum_text(self, amount: int) -> str:
-        return format_out_sum(amount)

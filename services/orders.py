@@ -363,7 +363,3 @@ class Orders:
                 (order_id,),
             )
         )
-
-    async def mark_paid(self, order_id: int) -> Order:
-        now = to_ts(self.clock.now())
-        return await self.db.transaction(lambda c: mark_paid_in(c, order_id, now))

@@ -228,12 +228,6 @@ class Outbox:
             for r in rows
         ]
 
-    async def next_due_at(self) -> int | None:
-        row = await self.db.fetchone(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'"
-        )
-        return None if row is None or row[0] is None else int(row[0])
-
     async def mark_sent(self, message_id: int) -> None:
         now = to_ts(self.clock.now())
         await self.db.transaction(

@@ -586,10 +586,6 @@ class CashDesk:
 
         return await self.db.transaction(run)
 
-    async def next_due_at(self) -> int | None:
-        row = await self.db.fetchone("SELECT MIN(due_at) FROM receipts WHERE status = 'pending'")
-        return None if row is None or row[0] is None else int(row[0])
-
 
 def _require_wallet(conn: sqlite3.Connection, phone: str) -> None:
     row = conn.execute("SELECT status FROM wallets WHERE phone = ?", (phone,)).fetchone()

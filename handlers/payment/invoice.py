@@ -54,9 +54,9 @@ async def start_payment(
     order = await payable_order(query, merchant, callback_data.order, callback_answer)
     if order is None:
         return
-    url = services.checkout().payment_url(order, culture=current_locale())
+    url = services.checkout.payment_url(order, culture=current_locale())
     await merchant.mark_awaiting(order.id)
-    if not services.sandbox or services.robokassa is None:
+    if not services.sandbox:
         await show(
             query,
             _(
