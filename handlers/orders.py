@@ -6,15 +6,12 @@ from aiogram import F, Router
 from aiogram.filters import StateFilter, or_f
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
-from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import MenuAction, MenuCb, ShopAction, ShopCb
-from handlers.screens import fetch_page, show, tell, user_id
+from handlers.screens import fetch_page, show, user_id
 from handlers.views import shop as views
-from handlers.views.errors import not_your_order_text
 from services.merchant import Merchant
-from services.orders import OrderNotFound
 
 PER_PAGE = 10
 
@@ -56,13 +53,8 @@ async def my_order(
     query: CallbackQuery,
     callback_data: ShopCb,
     merchant: Merchant,
-    callback_answer: CallbackAnswer,
 ) -> None:
-    try:
-        order = await merchant.order_of(callback_data.id, user_id(query))
-    except OrderNotFound:
-        await tell(query, not_your_order_text(), callback_answer)
-        return
+    order = await merchant.order_of(callback_data.id, user_id(query))  # errors.py: not yours
     if order.payable:  # still open: pay or cancel it from here
         await show(query, views.order_text(order), views.order_keyboard(order))
         return

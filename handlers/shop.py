@@ -20,11 +20,10 @@ from handlers.flow import Slot
 from handlers.screens import show, tell, user_id
 from handlers.states import Shopping
 from handlers.views import shop as views
-from handlers.views.errors import not_your_order_text
 from services.catalogue import Item, ItemNotFound
 from services.merchant import Merchant
 from services.numbers import parse_id
-from services.orders import BadQuantity, OrderNotFound, SoldOut, TooManyOpenOrders
+from services.orders import BadQuantity, SoldOut, TooManyOpenOrders
 from services.wallet import WalletService
 
 PAGE = 6
@@ -68,7 +67,7 @@ async def open_shop(
         return
     categories = await merchant.categories(shop.id)
     text = f"🏪 <b>{html.escape(shop.name)}</b>\n{html.escape(shop.description)}"
-    await show(query, text, views.shop_keyboard(shop, categories))
+    await show(query, text, views.shop_keyboard(categories))
 
 
 async def open_category(
@@ -238,13 +237,8 @@ async def cancel_order(
     query: CallbackQuery,
     callback_data: ShopCb,
     merchant: Merchant,
-    callback_answer: CallbackAnswer,
 ) -> None:
-    try:
-        order = await merchant.cancel_order(callback_data.id, user_id(query))
-    except OrderNotFound:
-        await tell(query, not_your_order_text(), callback_answer)
-        return
+    order = await merchant.cancel_order(callback_data.id, user_id(query))  # errors.py: not yours
     if order.status == "cancelled":
         text = _("Order No. {number} is cancelled.").format(number=order.id)
     elif order.status in ("paid", "fulfilled"):

@@ -57,7 +57,7 @@ async def open_bill(
     callback_data: PayCb,
     answer: CallbackAnswer,
 ) -> tuple[Order, Bill] | None:
-    order = await payable_order(query, merchant, callback_data.order, answer)
+    order = await payable_order(query, merchant, callback_data.order)
     if order is None:
         return None
     try:

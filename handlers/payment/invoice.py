@@ -51,7 +51,7 @@ async def start_payment(
     services: Payments,
     callback_answer: CallbackAnswer,
 ) -> None:
-    order = await payable_order(query, merchant, callback_data.order, callback_answer)
+    order = await payable_order(query, merchant, callback_data.order)
     if order is None:
         return
     url = services.checkout.payment_url(order, culture=current_locale())
@@ -97,9 +97,8 @@ async def choose_qiwi(
     state: FSMContext,
     wallets: WalletService,
     merchant: Merchant,
-    callback_answer: CallbackAnswer,
 ) -> None:
-    order = await payable_order(query, merchant, callback_data.order, callback_answer)
+    order = await payable_order(query, merchant, callback_data.order)
     if order is None:
         return
     await ask_number(query, state, wallets, order)
@@ -216,10 +215,9 @@ async def resume(
     merchant: Merchant,
     aggregator: Aggregator,
     wallets: WalletService,
-    callback_answer: CallbackAnswer,
 ) -> None:
     """Back to the same invoice after registering or topping up: a bill to the wallet's number."""
-    order = await payable_order(query, merchant, callback_data.order, callback_answer)
+    order = await payable_order(query, merchant, callback_data.order)
     if order is None:
         return
     wallet = await wallets.wallet_of(user_id(query))

@@ -79,7 +79,7 @@ def shop_list_keyboard(shops: list[Shop]) -> InlineKeyboardMarkup:
     return keyboard(*rows, [home()])
 
 
-def shop_keyboard(shop: Shop, categories: list[Category]) -> InlineKeyboardMarkup:
+def shop_keyboard(categories: list[Category]) -> InlineKeyboardMarkup:
     rows = [[(c.name, ShopCb(action=ShopAction.category, id=c.id))] for c in categories]
     return keyboard(*rows, [(_("⬅️ Shops"), ShopCb(action=ShopAction.shops)), home()])
 
