@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(CODE) tests
 	$(BIN)/ruff format --check $(CODE) tests
 	$(BIN)/mypy bot handlers services emulator mutate
+	$(BIN)/lint-imports
 
 # Headless Chromium for the web chat test, from Debian's packages (needs root or sudo once).
 browser:

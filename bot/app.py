@@ -17,13 +17,15 @@ from aiogram.types import BotCommand, TelegramObject, Update
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n.middleware import SimpleI18nMiddleware
 
+import handlers
 from bot.i18n import make_i18n
 from bot.jobs import BackgroundJobs
 from bot.outbox_worker import OutboxWorker, Renderer
 from bot.settings import Settings
 from bot.storage import SQLiteStorage
 from bot.throttle import Limit, MemoryThrottleStore, Throttle
-from handlers import errors, fallback, owner, payment, shop, start, topup, wallet
+from handlers import callbacks, states
+from handlers.views import owner, payment, shop, topup
 from services.aggregator import Aggregator, MerchantAccount
 from services.checkout import Checkout
 from services.clock import Clock, SystemClock
@@ -223,16 +225,7 @@ def build_dispatcher(
     locales.setup(dp)
     dp.update.outer_middleware(make_throttle(services.settings, locales))
     dp.update.outer_middleware(RememberPeople(services.outbox, locales))
-    dp.include_routers(
-        errors.make_router(),
-        topup.make_router(),
-        payment.make_router(),
-        start.make_router(),
-        wallet.make_router(),
-        shop.make_router(),
-        owner.make_router(),
-        fallback.make_router(),
-    )
+    handlers.setup(dp)
     return dp
 
 
@@ -245,9 +238,14 @@ def make_throttle(settings: Settings, locales: SimpleI18nMiddleware) -> Throttle
         locales,
         strict_states={
             group.__full_group_name__
-            for group in (wallet.Registration, wallet.SignIn, wallet.ChangeSecret, payment.Paying)
+            for group in (
+                states.Registration,
+                states.SignIn,
+                states.ChangeSecret,
+                states.Paying,
+            )
         },
-        strict_callbacks=(f"{payment.PayCb.__prefix__}:",),
+        strict_callbacks=(f"{callbacks.PayCb.__prefix__}:",),
     )
 
 

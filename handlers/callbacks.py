@@ -1,4 +1,9 @@
-"""Typed callback data. Prefixes carry a version so old buttons fail soft after a change."""
+"""Typed callback data of every journey, in one module below them all.
+
+Journeys hand each other buttons (the order screen carries payment's «Pay», the invoice
+registration carries the wallet's), so the data classes live here and not in the journey that
+handles them. Prefixes carry a version so old buttons fail soft after a change.
+"""
 
 from __future__ import annotations
 
@@ -43,3 +48,95 @@ class MenuAction(StrEnum):
 
 class MenuCb(Callback, prefix="m1"):
     action: MenuAction
+
+
+class WalletAction(StrEnum):
+    resend = "resend"
+    change_number = "number"
+    sign_in = "signin"
+    history = "hist"
+    change_secret = "secret"
+    sign_out = "out"
+    sign_out_confirm = "out!"
+    reregister = "rereg"
+
+
+class WalletCb(Callback, prefix="w1"):
+    action: WalletAction
+    before: int = 0
+
+
+class TopAction(StrEnum):
+    menu = "menu"
+    terminal = "term"
+    salon = "salon"
+    check = "check"
+    my_number = "mine"
+    next = "next"
+    skip = "skip"
+    note = "note"
+    pay = "pay"
+    leave = "leave"
+    register_here = "reg"
+    rest_phone = "rphone"
+    rest_wallet = "rwallet"
+
+
+class TopCb(Callback, prefix="t1"):
+    action: TopAction
+    value: int = 0  # a banknote in roubles
+    visit: int = 0  # the terminal visit a button belongs to
+
+
+class ShopAction(StrEnum):
+    shops = "shops"
+    shop = "shop"
+    category = "cat"
+    item = "item"
+    quantity = "qty"
+    buy = "buy"
+    cancel_order = "cancel"
+    order = "order"
+    mine = "mine"
+
+
+class ShopCb(Callback, prefix="s1"):
+    action: ShopAction
+    id: int = 0  # category, item or order id
+    shop: str = ""
+    page: int = 0
+    quantity: int = 1
+
+
+class PayAction(StrEnum):
+    start = "start"
+    method = "method"
+    unavailable = "na"
+    my_number = "mine"
+    site = "site"
+    app = "app"
+    terminal = "term"
+    resume = "resume"
+    register = "reg"
+
+
+class PayCb(Callback, prefix="p1"):
+    action: PayAction
+    order: int = 0
+    bill: int = 0
+
+
+class OwnerAction(StrEnum):
+    orders = "orders"
+    card = "card"
+    fulfil = "done"
+    stats = "stats"
+    refund = "refund"
+    refund_yes = "refundok"
+
+
+class OwnerCb(Callback, prefix="o1"):
+    action: OwnerAction
+    status: str = "paid"
+    order: int = 0
+    page: int = 0

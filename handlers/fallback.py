@@ -5,9 +5,12 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from handlers.start import menu_for
+from handlers.menu import menu_for
+from handlers.screens import tell
+from handlers.views.errors import stale_button_text
 from services.wallet import WalletService
 
 
@@ -27,8 +30,8 @@ async def unknown_in_step(message: Message) -> None:
     )
 
 
-async def stale_button(query: CallbackQuery) -> None:
-    await query.answer(_("This button is out of date. Open the menu with /start."), show_alert=True)
+async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    await tell(query, stale_button_text(), callback_answer)
 
 
 def make_router() -> Router:

@@ -13,6 +13,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
+from aiogram.utils.callback_answer import CallbackAnswer
 
 T = TypeVar("T")
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
@@ -28,14 +29,10 @@ async def show(
     event: Message | CallbackQuery,
     text: str,
     markup: Markup = None,
-    *,
-    toast: str | None = None,
-    alert: bool = False,
 ) -> None:
-    """Render a screen in reply to a message or a button press (answering the press, with
-    `toast` as its pop-up text when given)."""
+    """Render a screen in reply to a message or a button press (the press itself is answered
+    by `CallbackAnswerMiddleware`)."""
     if isinstance(event, CallbackQuery):
-        await event.answer(toast, show_alert=alert)
         message = event.message
         if isinstance(message, Message) and not isinstance(
             markup, ReplyKeyboardMarkup | ReplyKeyboardRemove
@@ -63,3 +60,20 @@ async def fetch_page(
         page = pages - 1
         items, total = await fetch(page)
     return items, total, page, pages
+
+
+async def tell(
+    event: Message | CallbackQuery,
+    text: str,
+    answer: CallbackAnswer | None = None,
+    *,
+    alert: bool = True,
+) -> None:
+    """A short word that does not change the screen: the pop-up of a button press, or a reply
+    to a message."""
+    if isinstance(event, CallbackQuery):
+        assert answer is not None, "a button press is told through its callback_answer"
+        answer.text = text
+        answer.show_alert = alert
+        return
+    await event.answer(text)

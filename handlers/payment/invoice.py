@@ -1,0 +1,232 @@
+"""From «Pay» to an invoice: the payment page, the method list, the number, the bill; a
+number without a wallet goes through registration and comes back here."""
+
+from __future__ import annotations
+
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+
+from bot.i18n import current_locale, money, phone
+from handlers.callbacks import PayCb
+from handlers.flow import (
+    REGISTRATION,
+    Flows,
+    ForInvoice,
+    WalletOpened,
+)
+from handlers.payment.common import CALLER, OPERATION_HEADER, PAYMENT, not_payable, payable_order
+from handlers.payments import Payments
+from handlers.phones import read_phone
+from handlers.screens import show, tell, user_id
+from handlers.states import Paying
+from handlers.views import payment as views
+from handlers.views.common import back_home
+from handlers.views.errors import (
+    give_working_number_text,
+    not_signed_in_text,
+    not_your_order_text,
+    start_again_text,
+)
+from handlers.views.wallet import (
+    ready_keyboard,
+    ready_text,
+)
+from services.aggregator import Aggregator
+from services.bills import BillClosed, BillNotFound, NoWalletOnPhone
+from services.merchant import Merchant
+from services.operator import PhoneDeactivated
+from services.orders import Order, OrderNotFound
+from services.wallet import (
+    WalletService,
+)
+
+
+async def start_payment(
+    query: CallbackQuery,
+    callback_data: PayCb,
+    state: FSMContext,
+    merchant: Merchant,
+    services: Payments,
+    callback_answer: CallbackAnswer,
+) -> None:
+    order = await payable_order(query, merchant, callback_data.order)
+    if order is None:
+        return
+    url = services.checkout.payment_url(order, culture=current_locale())
+    await merchant.mark_awaiting(order.id)
+    if not services.sandbox:
+        await show(
+            query,
+            _(
+                "Robokassa: pay order No. {number} on the payment page. Choose «QIWI Wallet» "
+                "there. I will send the receipt as soon as Robokassa confirms the payment."
+            ).format(number=order.id),
+            views.payment_page_keyboard(url),
+        )
+        return
+    # Sandbox: open the signed payment page as the buyer's browser would.
+    page = await services.robokassa.open_payment_page(url)
+    operation = page.headers.get(OPERATION_HEADER)
+    if operation is None:
+        text = _("Robokassa refused the payment (error {code}). Try again later.").format(
+            code=page.headers.get("X-Robokassa-Error", "?")
+        )
+        await tell(query, text, callback_answer)
+        return
+    await PAYMENT.update(state, operation=int(operation), order=order.id)
+    methods = await services.robokassa.currencies(language=current_locale())
+    await show(
+        query,
+        _("Robokassa: choose how to pay {amount} for order No. {number}.").format(
+            amount=money(order.amount), number=order.id
+        ),
+        views.methods_keyboard(order, methods),
+    )
+
+
+async def unavailable(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    text = _("This method is not available in the sandbox. Choose Visa QIWI Wallet.")
+    await tell(query, text, callback_answer)
+
+
+async def choose_qiwi(
+    query: CallbackQuery,
+    callback_data: PayCb,
+    state: FSMContext,
+    wallets: WalletService,
+    merchant: Merchant,
+) -> None:
+    order = await payable_order(query, merchant, callback_data.order)
+    if order is None:
+        return
+    await ask_number(query, state, wallets, order)
+
+
+async def ask_number(
+    query: CallbackQuery, state: FSMContext, wallets: WalletService, order: Order
+) -> None:
+    await state.set_state(Paying.phone)
+    wallet = await wallets.wallet_of(user_id(query))
+    own = wallet.phone if wallet is not None and wallet.active else None
+    await show(
+        query,
+        _("Mobile number for the invoice: tap yours or type another, like +7 912 345-67-89."),
+        views.number_keyboard(order, own),
+    )
+
+
+async def my_number(
+    query: CallbackQuery,
+    callback_data: PayCb,
+    state: FSMContext,
+    wallets: WalletService,
+    merchant: Merchant,
+    aggregator: Aggregator,
+    callback_answer: CallbackAnswer,
+) -> None:
+    wallet = await wallets.wallet_of(user_id(query))
+    if wallet is None:
+        await tell(query, not_signed_in_text(), callback_answer)
+        return
+    await issue(query, state, merchant, aggregator, callback_data.order, wallet.phone)
+
+
+async def typed_number(
+    message: Message, state: FSMContext, merchant: Merchant, aggregator: Aggregator
+) -> None:
+    number = await read_phone(message)
+    if number is None:
+        return
+    order_id = (await PAYMENT.get(state)).order
+    if order_id is None:
+        await state.clear()
+        await message.answer(start_again_text(), reply_markup=back_home())
+        return
+    await issue(message, state, merchant, aggregator, order_id, number)
+
+
+async def issue(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    merchant: Merchant,
+    aggregator: Aggregator,
+    order_id: int,
+    number: str,
+) -> None:
+    """A bill to `number` for the order; no wallet there → say exactly that, offer one."""
+    try:
+        order = await merchant.order_of(order_id, user_id(event))
+    except OrderNotFound:
+        await show(event, not_your_order_text(), None)
+        return
+    if not order.payable:
+        await not_payable(event, order)
+        return
+    operation = (await PAYMENT.get(state)).operation
+    if operation is None:
+        await show(event, start_again_text(), views.pay_again_keyboard(order))
+        return
+    try:
+        bill = await aggregator.issue_bill(operation, number)
+    except NoWalletOnPhone:
+        await PAYMENT.update(state, order=order.id, pay_phone=number)
+        await show(
+            event,
+            _(
+                "The payment did not go through: there is no QIWI wallet registered on {phone}."
+            ).format(phone=phone(number)),
+            views.no_wallet_keyboard(order.id),
+        )
+        return
+    except PhoneDeactivated:
+        await show(event, give_working_number_text(), None)
+        return
+    except (BillClosed, BillNotFound):
+        await not_payable(event, await merchant.order(order.id))
+        return
+    await state.set_state(None)
+    await PAYMENT.update(state, bill=bill.id, order=order.id)
+    await show(event, views.invoice_text(order, bill), views.invoice_keyboard(order, bill))
+
+
+async def register_wallet(
+    query: CallbackQuery, callback_data: PayCb, state: FSMContext, flows: Flows
+) -> None:
+    await PAYMENT.update(state, order=callback_data.order)
+    await flows.start(REGISTRATION, ForInvoice(callback_data.order), caller=CALLER)
+
+
+@REGISTRATION.returns_to(CALLER)
+async def wallet_opened(message: Message, state: FSMContext, result: WalletOpened) -> None:
+    """Registration started from a failed payment is done: the way back to that invoice."""
+    order = (await PAYMENT.get(state)).order
+    first = [[views.back_to_invoice(order)]] if order is not None else []
+    await message.answer(
+        ready_text(result.phone, result.balance), reply_markup=ready_keyboard(*first)
+    )
+
+
+async def resume(
+    query: CallbackQuery,
+    callback_data: PayCb,
+    state: FSMContext,
+    merchant: Merchant,
+    aggregator: Aggregator,
+    wallets: WalletService,
+) -> None:
+    """Back to the same invoice after registering or topping up: a bill to the wallet's number."""
+    order = await payable_order(query, merchant, callback_data.order)
+    if order is None:
+        return
+    wallet = await wallets.wallet_of(user_id(query))
+    data = await PAYMENT.get(state)
+    if data.operation is None or data.order != order.id:
+        await show(query, _("Let's open the payment again."), views.pay_again_keyboard(order))
+        return
+    number = wallet.phone if wallet is not None else data.pay_phone
+    if number is None:
+        await ask_number(query, state, wallets, order)
+        return
+    await issue(query, state, merchant, aggregator, order.id, number)

@@ -1,0 +1,142 @@
+"""Texts and keyboards of paying: Robokassa's method list, the invoice, the ways to pay it."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.i18n import clock_time, money, phone
+from handlers.callbacks import MenuAction, MenuCb, PayAction, PayCb, ShopAction, ShopCb
+from handlers.views.common import Button, home, keyboard
+from services.bills import Bill
+from services.orders import Order
+from services.outbox import PaymentReturned
+from services.robokassa import QIWI_LABEL, Currency
+
+
+def pay_button(order: Order) -> list[Button]:
+    """«Pay» under an order, as a row for the order screen; none once it cannot be paid."""
+    if not order.payable:
+        return []
+    return [(_("💳 Pay via Robokassa"), PayCb(action=PayAction.start, order=order.id))]
+
+
+def back_to_invoice(order_id: int) -> Button:
+    return _("💳 Back to the invoice"), PayCb(action=PayAction.resume, order=order_id)
+
+
+def render_payment_returned(payload: PaymentReturned) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Money reached an order that could no longer be paid; it went back to the payer."""
+    if payload.get("reason") == "cancelled":
+        why = _("Order No. {number} ({item}) had been cancelled when the payment arrived.")
+    else:
+        why = _("Order No. {number} ({item}) had expired when the payment arrived.")
+    text = (
+        why.format(number=payload["order"], item=html.escape(payload["item"]))
+        + "\n"
+        + _(
+            "↩️ The {amount} went back where it came from: the QIWI wallet or that number's "
+            "mobile balance."
+        ).format(amount=money(payload["amount"]))
+    )
+    return text, keyboard([home()])
+
+
+def not_payable_text(order: Order) -> str:
+    if order.status in ("paid", "fulfilled"):
+        return _("Order No. {number} is already paid.").format(number=order.id)
+    if order.status == "cancelled":
+        return _(
+            "Order No. {number} is cancelled and its invoice is closed. No money was taken."
+        ).format(number=order.id)
+    return _("The invoice has expired and order No. {number} is cancelled.").format(number=order.id)
+
+
+def not_payable_keyboard(order: Order) -> InlineKeyboardMarkup:
+    return keyboard(
+        [(_("🛍 Back to the shop"), ShopCb(action=ShopAction.shop, shop=order.shop_id))], [home()]
+    )
+
+
+def payment_page_keyboard(url: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("💳 Open the payment page"), url=url)
+    builder.button(text=home()[0], callback_data=home()[1])
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def methods_keyboard(order: Order, methods: Sequence[Currency]) -> InlineKeyboardMarkup:
+    rows: list[list[Button]] = []
+    for method in methods:
+        if method.label == QIWI_LABEL:
+            rows.append([("Visa QIWI Wallet", PayCb(action=PayAction.method, order=order.id))])
+        else:
+            label = _("{name} (unavailable)").format(name=method.name)
+            rows.append([(label, PayCb(action=PayAction.unavailable, order=order.id))])
+    return keyboard(*rows, [home()])
+
+
+def number_keyboard(order: Order, own_phone: str | None) -> InlineKeyboardMarkup:
+    if own_phone is None:
+        return keyboard([home()])
+    mine = _("📱 {phone} (your wallet)").format(phone=phone(own_phone))
+    return keyboard([(mine, PayCb(action=PayAction.my_number, order=order.id))], [home()])
+
+
+def pay_again_keyboard(order: Order) -> InlineKeyboardMarkup:
+    return keyboard(pay_button(order), [home()])
+
+
+def no_wallet_keyboard(order_id: int) -> InlineKeyboardMarkup:
+    return keyboard(
+        [(_("👛 Open a wallet"), PayCb(action=PayAction.register, order=order_id))], [home()]
+    )
+
+
+def invoice_text(order: Order, bill: Bill) -> str:
+    return _(
+        "🧾 Invoice No. {bill} for <b>{amount}</b> is issued to {phone}\n"
+        "Order No. {order} · commission {fee} · valid until {time}\n"
+        "How will you pay it?"
+    ).format(
+        bill=bill.id,
+        amount=money(bill.amount),
+        phone=phone(bill.phone, masked=True),
+        order=order.id,
+        fee=money(0),
+        time=clock_time(bill.expires_at),
+    )
+
+
+def invoice_keyboard(order: Order, bill: Bill) -> InlineKeyboardMarkup:
+    def pay(action: PayAction, label: str) -> list[Button]:
+        return [(label, PayCb(action=action, order=order.id, bill=bill.id))]
+
+    return keyboard(
+        pay(PayAction.site, _("💻 On the QIWI site")),
+        pay(PayAction.terminal, _("🏧 At a QIWI terminal")),
+        pay(PayAction.app, _("📱 In the app")),
+        [home()],
+    )
+
+
+def site_keyboard(order_id: int) -> InlineKeyboardMarkup:
+    return keyboard([back_to_invoice(order_id)], [home()])
+
+
+def short_of_money_keyboard(order_id: int) -> InlineKeyboardMarkup:
+    return keyboard(
+        [(_("💵 Top up"), MenuCb(action=MenuAction.topup))], [back_to_invoice(order_id)]
+    )
+
+
+def paid_waiting_text(order_id: int) -> str:
+    return _(
+        "💸 QIWI has taken the payment for order No. {number}. Waiting for Robokassa to "
+        "confirm it to the shop — the receipt will come in a moment."
+    ).format(number=order_id)
