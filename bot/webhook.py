@@ -36,8 +36,6 @@ class InboxDrain(InboxPolling):
         self.url = url
         self.secret = secret
         self.ready = asyncio.Event()
-        # A redelivered update may arrive while its first copy is still being handled here.
-        self._in_hand: set[str] = set()
 
     async def run(self) -> None:
         for item in await self.inbox.unhandled():
@@ -60,18 +58,6 @@ class InboxDrain(InboxPolling):
                 log.error("cannot set the webhook: %s: %s", type(error).__name__, error)
                 await backoff.asleep()
         await asyncio.Event().wait()  # updates come by HTTP from now on; runs until cancelled
-
-    def handle_soon(self, item: Received) -> None:
-        if item.key in self._in_hand:
-            return
-        self._in_hand.add(item.key)
-        super().handle_soon(item)
-
-    async def _handle(self, item: Received) -> None:
-        try:
-            await super()._handle(item)
-        finally:
-            self._in_hand.discard(item.key)
 
 
 class WebhookEndpoint:
@@ -114,7 +100,9 @@ class WebhookEndpoint:
         if fresh:
             drain.handle_soon(fresh[0])
         else:
-            # Sent again: the replica that stored it may have died before handling it.
+            # Sent again: the replica that stored it may have died before handling it. A copy
+            # that meets the first still being handled waits for the person's lock (events
+            # isolation, across replicas with Redis); then SkipHandledUpdates finds it handled.
             key = update_key(update.update_id, payload)
             if not await drain.inbox.is_handled(key):
                 drain.handle_soon(Received(key, update.update_id, payload))

@@ -4,6 +4,7 @@ an update is answered 200 only once it is in the inbox, and one sent again is ha
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aiogram.types import Update
 
 from bot.runner import Runtime
 from bot.settings import Settings
@@ -141,9 +143,16 @@ async def test_the_same_update_sent_twice_is_handled_once(tmp_path: Path) -> Non
         }
         headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
         async with httpx.AsyncClient(timeout=10) as web:
-            for _ in range(3):
-                answer = await web.post(h.runtime.web_url + PATH, json=update, headers=headers)
-                assert answer.status_code == 200
+            # At once, too: the copies meet while the first is still being handled.
+            answers = await asyncio.gather(
+                *(
+                    web.post(h.runtime.web_url + PATH, json=update, headers=headers)
+                    for _ in range(3)
+                )
+            )
+            assert [a.status_code for a in answers] == [200, 200, 200]
+            again = await web.post(h.runtime.web_url + PATH, json=update, headers=headers)
+            assert again.status_code == 200
         await anna.send("/cancel")
         texts = [m.text for m in anna.bot_messages()[count:]]
         assert sum("Как это работает" in t for t in texts) == 1, texts
@@ -176,3 +185,33 @@ async def test_a_replica_answering_500_or_down_gets_the_update_to_another_once(
             "Wrong response from the webhook: 500",
             "Wrong response from the webhook: 502",
         )
+
+
+async def test_an_update_another_replica_stored_and_died_with_is_handled_when_sent_again(
+    tmp_path: Path,
+) -> None:
+    """Replica A stored the update, then died before answering: Telegram sends it again, here to
+    replica B, which finds it stored but never handled and handles it."""
+    async with webhook_bot(tmp_path) as (h, _):
+        anna = h.person()
+        await anna.send("/start")
+        count = len(anna.bot_messages())
+        update = {
+            "update_id": 90003,
+            "message": {
+                "message_id": 1001,
+                "date": 1,
+                "chat": {"id": anna.id, "type": "private"},
+                "from": {"id": anna.id, "is_bot": False, "first_name": "Анна"},
+                "text": "/help",
+            },
+        }
+        stored = Update.model_validate(update).model_dump_json(exclude_none=True)
+        assert await h.services.inbox.store([(90003, stored)])  # what replica A managed to do
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        async with httpx.AsyncClient(timeout=10) as web:
+            answer = await web.post(h.runtime.web_url + PATH, json=update, headers=headers)
+        assert answer.status_code == 200
+        await anna.send("/cancel")
+        texts = [m.text for m in anna.bot_messages()[count:]]
+        assert sum("Как это работает" in t for t in texts) == 1, texts
