@@ -215,3 +215,33 @@ async def test_an_update_another_replica_stored_and_died_with_is_handled_when_se
         await anna.send("/cancel")
         texts = [m.text for m in anna.bot_messages()[count:]]
         assert sum("Как это работает" in t for t in texts) == 1, texts
+
+
+async def test_an_update_that_cannot_be_stored_is_not_acknowledged_and_comes_again(
+    tmp_path: Path,
+) -> None:
+    """The disk refuses twice: Telegram gets 503 and sends the update again; the third try is
+    stored, answered 200 and handled once."""
+    async with webhook_bot(tmp_path) as (h, balancer):
+        inbox = h.services.inbox
+        real_store = inbox.store
+        refusals = 2
+
+        async def flaky_store(updates: Any) -> Any:
+            nonlocal refusals
+            if refusals:
+                refusals -= 1
+                raise OSError("disk I/O error")
+            return await real_store(updates)
+
+        inbox.store = flaky_store  # type: ignore[method-assign]
+        anna = h.person()
+        seen = await anna.send("/start")
+        assert "помогаю платить" in seen.text
+        assert len(anna.bot_messages()) == 1
+        assert [status for _, status in balancer.log] == [503, 503, 200]
+        assert [r.getMessage() for r in h.errors.records] == [
+            "cannot store update 1: OSError",
+            "cannot store update 1: OSError",
+        ]
+        h.errors.records.clear()
