@@ -13,7 +13,7 @@ from services.secrets import hash_value
 async def fill(folder: Path, users: int, orders: int) -> None:
     clock = ManualClock()
     settings = Settings(_env_file=None, database_path=folder / "memory.sqlite3")  # type: ignore[call-arg]
-    services = await build_services(settings, clock=clock)
+    services = await build_services(settings, web_url="http://127.0.0.1:0", clock=clock)
     try:
         secret_hash = hash_value("BENC-HKEY", n=2**10)  # registration's cost is not the point here
         now = to_ts(clock.now())

@@ -12,9 +12,9 @@ from bot.app import build_services, close_services
 from bot.logs import setup_logging
 from bot.runner import Runtime
 from bot.settings import Settings, SettingsError, load_settings
+from services.catalogue import CatalogueError, ItemNotFound
 from services.db import SchemaTooNew
 from services.errors import DomainError
-from services.merchant import CatalogueError, ItemNotFound
 from services.operator import normalize_phone
 from services.wallet import LIMITS
 
@@ -60,7 +60,9 @@ async def run_admin(settings: Settings, args: argparse.Namespace) -> str:
 
     They do not sync the catalogue: a running bot may be selling, and stock is its business.
     """
-    services = await build_services(settings, catalogue=False)
+    # The command line starts no web app and pays nothing: the configured address stands in.
+    web_url = f"http://{settings.web_host}:{settings.web_port}"
+    services = await build_services(settings, web_url=web_url, catalogue=False)
     try:
         if args.area == "shop":
             token = await services.merchant.create_invite(args.shop, ttl=args.days * 86400)

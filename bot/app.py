@@ -31,7 +31,7 @@ from services.inbox import Inbox, update_key
 from services.ledger import Ledger
 from services.merchant import Merchant
 from services.operator import Operator
-from services.outbox import Outbox
+from services.outbox import Kind, Outbox
 from services.robokassa import REAL_REFUND_URL, Robokassa
 from services.terminal import CashDesk, CashRules
 from services.wallet import WalletRules, WalletService
@@ -52,72 +52,14 @@ class Services:
     merchant: Merchant
     aggregator: Aggregator
     inbox: Inbox
-    extra: dict[str, Any] = field(default_factory=dict)
-    robokassa: Robokassa | None = None
-    _checkout: Checkout | None = None
+    robokassa: Robokassa
+    checkout: Checkout
     jobs_wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def sandbox(self) -> bool:
         """No real Robokassa address configured: the embedded sandbox plays the aggregator."""
         return not self.settings.robokassa.base_url
-
-    def configure_payments(self, web_url: str) -> None:
-        """Once the web app listens: point the client at the sandbox (or the real service)."""
-        config = self.settings.robokassa
-        password1 = config.password1.get_secret_value()
-        password2 = config.password2.get_secret_value()
-        password3 = config.password3.get_secret_value()
-        base = config.base_url or f"{web_url}/robokassa-sandbox"
-        refunds = config.refund_url or (
-            REAL_REFUND_URL if config.base_url else f"{base}/RefundService"
-        )
-        self.robokassa = Robokassa(
-            config.login,
-            password1,
-            password2,
-            algorithm=config.algorithm,
-            is_test=config.is_test,
-            base_url=base,
-            password3=password3,
-            refund_url=refunds,
-        )
-        if self.sandbox:
-            # Test mode has its own passwords: the mode not in use gets ones nobody knows.
-            unknown = (secrets.token_hex(16), secrets.token_hex(16))
-            live = unknown if config.is_test else (password1, password2)
-            test = (password1, password2) if config.is_test else unknown
-            self.aggregator.register(
-                MerchantAccount(
-                    login=config.login,
-                    password1=live[0],
-                    password2=live[1],
-                    test_password1=test[0],
-                    test_password2=test[1],
-                    result_url=f"{web_url}/robokassa/result",
-                    algorithm=config.algorithm,
-                    password3=password3,
-                )
-            )
-            # Both sides live here: a released order closes its invoice in the same transaction.
-            self.merchant.release_hooks["sandbox"] = partial(
-                self.aggregator.close_invoice, config.login
-            )
-        self._checkout = Checkout(
-            self.db,
-            self.clock,
-            self.merchant,
-            self.robokassa,
-            reconcile_after=self.settings.reconcile_after_seconds,
-        )
-
-    def checkout(self) -> Checkout:
-        if self._checkout is None:
-            raise RuntimeError("payments are not configured yet")
-        return self._checkout
-
-    def aggregator_or_fail(self) -> Aggregator:
-        return self.aggregator
 
     def wake_jobs(self) -> None:
         self.jobs_wake.set()
@@ -134,15 +76,62 @@ class Services:
             "outbox": self.outbox,
             "merchant": self.merchant,
             "aggregator": self.aggregator,
+            "robokassa": self.robokassa,
+            "checkout": self.checkout,
             "services": self,
-            **self.extra,
         }
 
 
+def _robokassa(settings: Settings, web_url: str) -> Robokassa:
+    """The client: pointed at the real service, or at the sandbox in our own web app."""
+    config = settings.robokassa
+    base = config.base_url or f"{web_url}/robokassa-sandbox"
+    refunds = config.refund_url or (REAL_REFUND_URL if config.base_url else f"{base}/RefundService")
+    return Robokassa(
+        config.login,
+        config.password1.get_secret_value(),
+        config.password2.get_secret_value(),
+        algorithm=config.algorithm,
+        is_test=config.is_test,
+        base_url=base,
+        password3=config.password3.get_secret_value(),
+        refund_url=refunds,
+    )
+
+
+def _open_sandbox_account(
+    settings: Settings, web_url: str, aggregator: Aggregator, merchant: Merchant
+) -> None:
+    """The sandbox knows our shop as the real service would, and its ResultURL is ours."""
+    config = settings.robokassa
+    password1 = config.password1.get_secret_value()
+    password2 = config.password2.get_secret_value()
+    # Test mode has its own passwords: the mode not in use gets ones nobody knows.
+    unknown = (secrets.token_hex(16), secrets.token_hex(16))
+    live = unknown if config.is_test else (password1, password2)
+    test = (password1, password2) if config.is_test else unknown
+    aggregator.register(
+        MerchantAccount(
+            login=config.login,
+            password1=live[0],
+            password2=live[1],
+            test_password1=test[0],
+            test_password2=test[1],
+            result_url=f"{web_url}/robokassa/result",
+            algorithm=config.algorithm,
+            password3=config.password3.get_secret_value(),
+        )
+    )
+    # Both sides live here: a released order closes its invoice in the same transaction.
+    merchant.release_hooks["sandbox"] = partial(aggregator.close_invoice, config.login)
+
+
 async def build_services(
-    settings: Settings, *, clock: Clock | None = None, catalogue: bool = True
+    settings: Settings, *, web_url: str, clock: Clock | None = None, catalogue: bool = True
 ) -> Services:
-    """`catalogue=False` for the command line: only the bot's start syncs the catalogue."""
+    """`web_url` is where the bot's web app listens (bind its port first: the sandbox and
+    Robokassa's ResultURL point there). `catalogue=False` for the command line: only the bot's
+    start syncs the catalogue."""
     clock = clock or SystemClock()
     db = await Database.open(settings.database_path)
     ledger = Ledger(db, clock)
@@ -176,7 +165,9 @@ async def build_services(
     except BaseException:
         await db.close()
         raise
-    return Services(
+    aggregator = Aggregator(db, clock, wallets, cash, bill_ttl=settings.bill_ttl_seconds)
+    robokassa = _robokassa(settings, web_url)
+    services = Services(
         settings=settings,
         db=db,
         clock=clock,
@@ -186,15 +177,21 @@ async def build_services(
         cash=cash,
         outbox=Outbox(db, clock),
         merchant=merchant,
-        aggregator=Aggregator(db, clock, wallets, cash, bill_ttl=settings.bill_ttl_seconds),
+        aggregator=aggregator,
         inbox=inbox,
+        robokassa=robokassa,
+        checkout=Checkout(
+            db, clock, merchant, robokassa, reconcile_after=settings.reconcile_after_seconds
+        ),
     )
+    if services.sandbox:
+        _open_sandbox_account(settings, web_url, aggregator, merchant)
+    return services
 
 
 async def close_services(services: Services) -> None:
     await services.aggregator.aclose()
-    if services.robokassa is not None:
-        await services.robokassa.aclose()
+    await services.robokassa.aclose()
     await services.db.close()
 
 
@@ -347,14 +344,14 @@ class RememberPeople(BaseMiddleware):
 def renderers() -> dict[str, Renderer]:
     """Outbox message kinds and the journey that knows how to word them."""
     return {
-        "receipt_credited": topup.render_receipt_credited,
-        "order_paid_owner": owner.render_order_paid_owner,
-        "order_paid_buyer": shop.render_order_paid_buyer,
-        "order_expired": shop.render_order_expired,
-        "order_fulfilled": shop.render_order_fulfilled,
-        "order_refunded_buyer": shop.render_order_refunded_buyer,
-        "refund_result_owner": owner.render_refund_result_owner,
-        "payment_returned": payment.render_payment_returned,
+        Kind.RECEIPT_CREDITED: topup.render_receipt_credited,
+        Kind.ORDER_PAID_OWNER: owner.render_order_paid_owner,
+        Kind.ORDER_PAID_BUYER: shop.render_order_paid_buyer,
+        Kind.ORDER_EXPIRED: shop.render_order_expired,
+        Kind.ORDER_FULFILLED: shop.render_order_fulfilled,
+        Kind.ORDER_REFUNDED_BUYER: shop.render_order_refunded_buyer,
+        Kind.REFUND_RESULT_OWNER: owner.render_refund_result_owner,
+        Kind.PAYMENT_RETURNED: payment.render_payment_returned,
     }
 
 

@@ -22,14 +22,6 @@ class BackgroundJobs:
         self.tick = tick
         self.wake = services.jobs_wake
 
-    async def reconcile(self) -> None:
-        if self.services.robokassa is not None:
-            await self.services.checkout().reconcile()
-
-    async def follow_refunds(self) -> None:
-        if self.services.robokassa is not None:
-            await self.services.checkout().follow_refunds()
-
     async def run_once(self) -> None:
         """Everything that is due now; each step stands alone so one failure stops nothing."""
         services = self.services
@@ -39,8 +31,8 @@ class BackgroundJobs:
             services.aggregator.expire_bills,
             services.merchant.expire_due,
             services.aggregator.deliver_callbacks,
-            self.reconcile,
-            self.follow_refunds,
+            services.checkout.reconcile,
+            services.checkout.follow_refunds,
             self.worker.deliver_due,
         )
         for step in steps:

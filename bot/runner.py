@@ -32,7 +32,7 @@ from bot.polling import InboxPolling, LateCallbackAnswers
 from bot.retry import KeepResponseModels, RetryAfter
 from bot.settings import Settings
 from bot.storage import redis_state
-from bot.web import build_web_app
+from bot.web import bind, build_web_app, serve
 from bot.webhook import InboxDrain, WebhookEndpoint
 from emulator.engine import Engine
 from emulator.server import DEFAULT_TOKEN, STATE_KEY, build_emulator_app
@@ -107,7 +107,12 @@ class Runtime:
 
     async def start(self) -> None:
         settings = self.settings
-        self.services = await build_services(settings, clock=self.clock)
+        sock, self.web_url = bind(settings.web_host, settings.web_port)
+        try:
+            self.services = await build_services(settings, web_url=self.web_url, clock=self.clock)
+        except BaseException:
+            sock.close()
+            raise
         i18n = make_i18n(settings.default_locale)
         first: list[BaseMiddleware] = []
         if self.emulated:
@@ -121,9 +126,7 @@ class Runtime:
         if settings.webhook_secret is not None and settings.webhook_url:
             self.webhook = WebhookEndpoint(settings.webhook_secret.get_secret_value())
             self.webhook.register(web_app, settings.webhook_path)
-        runner, self.web_url = await _start_site(web_app, settings.web_host, settings.web_port)
-        self._runners.append(runner)
-        self.services.configure_payments(self.web_url)
+        self._runners.append(await serve(web_app, sock))
         defaults = DefaultBotProperties(parse_mode=ParseMode.HTML)
         if self.emulated:
             engine = None

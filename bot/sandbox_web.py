@@ -9,7 +9,6 @@ the bot plays the buyer's browser (it opens the page, then acts for the buyer in
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from xml.sax.saxutils import escape
 
 from aiohttp import web
@@ -29,7 +28,6 @@ CURRENCIES = [
     ("SBP", "Системой быстрых платежей", [("SBPPSR", "SBP", "СБП", "1", "1000000")]),
     ("Mobile", "С баланса телефона", [("MtsPSR", "PhoneMTS", "МТС", "10", "5000")]),
 ]
-AVAILABLE = {"Qiwi40PS"}
 
 
 def _page(title: str, body: str, status: int = 200) -> web.Response:
@@ -67,11 +65,11 @@ def logged_inv_id(text: str) -> str:
         return "(malformed)"
 
 
-def build_sandbox_routes(app: web.Application, aggregator: Callable[[], Aggregator]) -> None:
+def build_sandbox_routes(app: web.Application, aggregator: Aggregator) -> None:
     async def index(request: web.Request) -> web.Response:
         params = await form_params(request)
         try:
-            op = await aggregator().start_payment(params)
+            op = await aggregator.start_payment(params)
         except PaymentRequestError as error:
             response = _page(
                 "Робокасса: ошибка",
@@ -91,7 +89,7 @@ def build_sandbox_routes(app: web.Application, aggregator: Callable[[], Aggregat
         return response
 
     async def currencies(request: web.Request) -> web.Response:
-        if request.query.get("MerchantLogin") not in aggregator().merchants:
+        if request.query.get("MerchantLogin") not in aggregator.merchants:
             return _xml(
                 "CurrenciesList",
                 "<Result><Code>2</Code><Description>shop unknown</Description></Result>",
@@ -116,7 +114,7 @@ def build_sandbox_routes(app: web.Application, aggregator: Callable[[], Aggregat
         query = request.query
         descriptions = {1: "bad signature", 2: "shop unknown or inactive", 3: "invoice not found"}
         try:
-            code, op = await aggregator().op_state(
+            code, op = await aggregator.op_state(
                 query.get("MerchantLogin", ""),
                 query.get("InvoiceID", ""),
                 query.get("Signature", ""),
@@ -154,10 +152,10 @@ def build_sandbox_routes(app: web.Application, aggregator: Callable[[], Aggregat
     async def refund_create(request: web.Request) -> web.Response:
         # A body that is no UTF-8 is no token either; the API says so in its own words.
         token = (await request.read()).decode("utf-8", errors="replace")
-        return web.json_response(await aggregator().refund_create(token))
+        return web.json_response(await aggregator.refund_create(token))
 
     async def refund_state(request: web.Request) -> web.Response:
-        state = await aggregator().refund_state(request.query.get("id", ""))
+        state = await aggregator.refund_state(request.query.get("id", ""))
         if state is None:
             return web.json_response({"success": False, "message": "RequestNotFound"}, status=404)
         return web.json_response(state)

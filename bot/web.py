@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 from aiohttp import web
 
@@ -27,7 +28,7 @@ async def result_url(request: web.Request) -> web.Response:
     params = await form_params(request)
     inv_id = logged_inv_id(params.get("InvId", ""))
     try:
-        settled = await services.checkout().accept_result(params)
+        settled = await services.checkout.accept_result(params)
     except InvalidSignature:
         log.warning("ResultURL for InvId %s: bad signature", inv_id)
         return web.Response(status=400, text="bad signature")
@@ -82,6 +83,22 @@ async def fail_url(request: web.Request) -> web.Response:
     )
 
 
+def bind(host: str, port: int) -> tuple[socket.socket, str]:
+    """The web app's port, taken before anything is built: the Robokassa client and the
+    sandbox's ResultURL need its address. Returns the listening socket and the base URL."""
+    sock = socket.create_server((host, port))
+    sock.setblocking(False)
+    return sock, f"http://{host}:{sock.getsockname()[1]}"
+
+
+async def serve(app: web.Application, sock: socket.socket) -> web.AppRunner:
+    """Start the app on a socket from `bind`; clean the runner up to stop it."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    return runner
+
+
 def build_web_app(services: Services) -> web.Application:
     app = web.Application()
     app[SERVICES_KEY] = services
@@ -90,5 +107,5 @@ def build_web_app(services: Services) -> web.Application:
         app.router.add_route(method, "/robokassa/result", result_url)
         app.router.add_route(method, "/robokassa/success", success_url)
         app.router.add_route(method, "/robokassa/fail", fail_url)
-    build_sandbox_routes(app, services.aggregator_or_fail)
+    build_sandbox_routes(app, services.aggregator)
     return app

@@ -19,7 +19,10 @@ from handlers.callbacks import Callback, MenuAction, MenuCb
 from handlers.keyboards import button, home_button, newer_older
 from handlers.screens import fetch_page, show, user_id
 from services.checkout import Checkout, Refund, RefundNotPossible
-from services.merchant import InviteInvalid, Merchant, NotAnOwner, Order
+from services.merchant import Merchant
+from services.orders import Order
+from services.outbox import OrderPaid, RefundResult
+from services.owners import InviteInvalid, NotAnOwner
 
 FILTERS = ("paid", "awaiting", "fulfilled")
 PER_PAGE = 10
@@ -56,7 +59,7 @@ def status_name(status: str) -> str:
     }.get(status, status)
 
 
-def render_order_paid_owner(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_order_paid_owner(payload: OrderPaid) -> tuple[str, InlineKeyboardMarkup | None]:
     paid_at = datetime.fromtimestamp(payload["paid_at"], UTC)
     text = _(
         "🛒 New paid order No. {number}\n{shop}\n{quantity} × {item} = <b>{amount}</b>\n"
@@ -84,7 +87,7 @@ def render_order_paid_owner(payload: dict[str, Any]) -> tuple[str, InlineKeyboar
 
 
 def render_refund_result_owner(
-    payload: dict[str, Any],
+    payload: RefundResult,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The outcome of a refund that Robokassa finished after the owner had moved on."""
     if payload["done"]:
@@ -306,13 +309,11 @@ def back_filter(callback_data: OwnerCb) -> str:
 async def order_card(
     query: CallbackQuery, callback_data: OwnerCb, order: Order, services: Any
 ) -> None:
-    await show_card(
-        query, order, services.checkout(), back_filter(callback_data), callback_data.page
-    )
+    await show_card(query, order, services.checkout, back_filter(callback_data), callback_data.page)
 
 
 async def fulfil(query: CallbackQuery, order: Order, merchant: Merchant, services: Any) -> None:
-    checkout: Checkout = services.checkout()
+    checkout: Checkout = services.checkout
     refund = await checkout.refund_of(order.id)
     if refund is not None and (refund.done or refund.open):
         await query.answer(_("The money for this order is being returned."), show_alert=True)
@@ -353,7 +354,7 @@ async def refund_confirm(query: CallbackQuery, callback_data: OwnerCb, order: Or
 async def refund_do(
     query: CallbackQuery, callback_data: OwnerCb, order: Order, merchant: Merchant, services: Any
 ) -> None:
-    checkout: Checkout = services.checkout()
+    checkout: Checkout = services.checkout
     try:
         refund = await checkout.refund(order.id, user_id(query))
     except RefundNotPossible:

@@ -21,7 +21,7 @@ from services.clock import Clock, from_ts, to_ts
 from services.db import Database
 from services.errors import DomainError
 from services.operator import mobile_account, require_active
-from services.outbox import enqueue
+from services.outbox import Kind, enqueue
 from services.requests import handled, remember
 from services.wallet import WalletBlocked, WalletNotFound, wallet_account
 
@@ -450,7 +450,7 @@ class CashDesk:
             enqueue(
                 conn,
                 row["user_id"],
-                "receipt_credited",
+                Kind.RECEIPT_CREDITED,
                 {"receipt": int(number), "amount": row["credited"], "phone": row["phone"]},
                 f"receipt:{number}:credited",
                 now=now,
@@ -585,10 +585,6 @@ class CashDesk:
             return [self._abandon(conn, row, now, delayed).number for row in rows]
 
         return await self.db.transaction(run)
-
-    async def next_due_at(self) -> int | None:
-        row = await self.db.fetchone("SELECT MIN(due_at) FROM receipts WHERE status = 'pending'")
-        return None if row is None or row[0] is None else int(row[0])
 
 
 def _require_wallet(conn: sqlite3.Connection, phone: str) -> None:

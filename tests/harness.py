@@ -23,14 +23,13 @@ from aiogram.enums import ParseMode
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Update
-from aiohttp import web
 
 from bot.app import Services, build_dispatcher, build_jobs, build_services, close_services
 from bot.i18n import make_i18n
 from bot.jobs import BackgroundJobs
 from bot.retry import KeepResponseModels, RetryAfter
 from bot.settings import Settings
-from bot.web import build_web_app
+from bot.web import bind, build_web_app, serve
 from emulator.engine import Engine, TelegramError
 from services.clock import ManualClock
 
@@ -277,7 +276,9 @@ def harness_sleep(clock: ManualClock, engine: Engine) -> Callable[[float], Await
 async def running_harness(tmp_path: Path, **settings: Any) -> AsyncIterator[Harness]:
     clock = ManualClock()
     config = Settings(_env_file=None, database_path=tmp_path / "bot.sqlite3", **settings)  # type: ignore[call-arg]
-    services = await build_services(config, clock=clock)
+    # The bot's web app (ResultURL, the Robokassa sandbox) listens on loopback, as in production.
+    sock, web_url = bind("127.0.0.1", 0)
+    services = await build_services(config, web_url=web_url, clock=clock)
     engine = Engine(clock=lambda: clock.now().timestamp())
     session = EngineSession(engine)
     bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
@@ -291,12 +292,7 @@ async def running_harness(tmp_path: Path, **settings: Any) -> AsyncIterator[Harn
     jobs.worker.monotonic = lambda: clock.now().timestamp()
     errors = ErrorLog()
     logging.getLogger().addHandler(errors)
-    # The bot's web app (ResultURL, the Robokassa sandbox) listens on loopback, as in production.
-    runner = web.AppRunner(build_web_app(services), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    services.configure_payments(f"http://127.0.0.1:{runner.addresses[0][1]}")
+    runner = await serve(build_web_app(services), sock)
     harness = Harness(engine, session, bot, dp, services, clock, errors, jobs)
     try:
         await dp.emit_startup(bot=bot)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from services.wallet import wallet_account
 from tests.harness import Harness, Person, Seen
-from tests.test_payment_journey import PHONE, fund, order_roses, to_invoice
-from tests.test_wallet_journey import register
+from tests.helpers import PHONE, fund, order_roses, register, to_invoice
 
 
 async def order_open_twice(anna: Person) -> tuple[int, Seen]:

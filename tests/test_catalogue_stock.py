@@ -11,7 +11,7 @@ from services.clock import ManualClock
 from services.db import Database
 from services.merchant import Merchant
 from tests.harness import Harness, running_harness
-from tests.test_shop_journey import buy_last_copy, open_item
+from tests.helpers import buy_last_copy, mark_paid, open_item
 
 ROSES = "7 роз · 1 890,00 ₽"
 PEOPLE = itertools.count(500)
@@ -51,7 +51,7 @@ async def test_the_last_copy_sold_before_a_restart_stays_sold(tmp_path: Path) ->
     catalogue = copy_of_demo(tmp_path)
     async with running_harness(tmp_path / "bot", catalogue_path=catalogue) as first:
         order = await buy_last_copy(first.person())
-        await first.services.merchant.mark_paid(order)
+        await mark_paid(first.services.merchant, order)
     async with running_harness(tmp_path / "bot", catalogue_path=catalogue) as second:
         assert await stock_of(second, "last-copy") == 0
         boris = second.person("Борис", phone="+79990002222", user_id=next(PEOPLE))

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from enum import Enum
-from typing import Any
 
-from aiogram.filters.callback_data import CallbackData
-
-import handlers
-from bot.app import build_dispatcher
 from services.wallet import wallet_account
 from tests.harness import Harness, Person, Seen, plain
-from tests.test_plain_words import INTERNAL_ID
+from tests.helpers import (
+    INTERNAL_ID,
+    prepared_person,
+    press_forged_buttons,
+)
 
 CORPUS: list[tuple[str, str]] = [
     ("text", " "),
@@ -43,20 +41,6 @@ MAX_DEPTH = 7
 SEEDS = {"/start": 200, "/start item-{delivery}": 60, "/orders": 30}
 # Buttons whose effect is final for the person and would end the crawl of that branch.
 SKIP = {"🚪 Да, выйти", "✖️ Отойти от терминала"}
-
-
-async def prepared_person(h: Harness, n: int) -> Person:
-    """A person with a wallet and money, so that deep screens are reachable."""
-    phone = f"+7912{n:07d}"
-    person = h.person(f"Краулер {n}", phone=phone, user_id=50_000 + n)
-    await h.services.operator.prove(phone, person.id)
-    sent = await h.services.wallets.start_registration(phone, person.id)
-    await h.services.wallets.confirm_code(phone, sent.sms.value, person.id)
-    # Topped up at the terminal, so the wallet history has a terminal receipt to name.
-    visit = await h.services.cash.open_session(person.id, phone)
-    await h.services.cash.insert(visit.id, person.id, 5000)
-    await h.services.cash.pay(visit.id, person.id)
-    return person
 
 
 async def press_at(person: Person, screen: Seen, place: tuple[int, int]) -> Seen | None:
@@ -168,98 +152,3 @@ async def test_crawl_every_screen_with_junk(harness: Harness) -> None:
     seen = "\n".join(visited)
     for screen in ("🧾 Счёт № ", "📦 Заказы ", "📊 Продажи"):
         assert screen in seen, screen
-
-
-def callback_classes() -> list[type[CallbackData]]:
-    """Every kind of button data the bot defines, found by walking CallbackData's subclasses
-    (after the routers are built, so every handler module is imported): a new one is crawled
-    without anyone listing it here."""
-    assert handlers.__name__
-    found: list[type[CallbackData]] = []
-    pending = list(CallbackData.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        pending.extend(cls.__subclasses__())
-        if cls.__module__.startswith("handlers."):
-            found.append(cls)
-    return sorted(found, key=lambda c: c.__prefix__)
-
-
-# Numbers no button carries: above SQLite's int64, negative, non-ASCII digits, not numbers.
-BAD_NUMBERS = ["9" * 20, str(2**63), "-1", "１００１", "²", "1e3", "", " 7"]
-BAD_TEXTS = ["x" * 40, "<b>", "%s%n", "../"]
-
-
-async def others_ids(h: Harness, person: Person) -> list[str]:
-    """Ids of things that belong to other people: their orders, bills and terminal visits."""
-    rows = await h.services.db.fetchall(
-        "SELECT id FROM orders WHERE user_id <> ?"
-        " UNION SELECT b.id FROM bills b JOIN rk_operations o ON o.id = b.operation_id"
-        " JOIN orders r ON r.id = o.inv_id WHERE r.user_id <> ?"
-        " UNION SELECT id FROM cash_sessions WHERE user_id <> ?",
-        (person.id, person.id, person.id),
-    )
-    return [str(row[0]) for row in rows]
-
-
-def forgeries(cls: type[CallbackData], ids: list[str]) -> list[str]:
-    """Data with the right prefix: every action, each field in turn set to something bad."""
-    fields = cls.model_fields
-    actions: list[Any] = [None]
-    if "action" in fields and isinstance(fields["action"].annotation, type):
-        kind = fields["action"].annotation
-        if issubclass(kind, Enum):
-            actions = [member.value for member in kind]
-    found = []
-    for action in actions:
-        base = {name: "" if f.default is None else str(f.default) for name, f in fields.items()}
-        if action is not None:
-            base["action"] = str(action)
-        for name, info in fields.items():
-            if name == "action":
-                continue
-            values = [*BAD_NUMBERS, *ids] if info.annotation in (int, "int") else BAD_TEXTS
-            for value in values:
-                data = cls.__separator__.join([cls.__prefix__, *{**base, name: value}.values()])
-                found.append(data)
-        # A field too many and one too few.
-        found.append(cls.__separator__.join([cls.__prefix__, *base.values(), "1"]))
-        found.append(cls.__separator__.join([cls.__prefix__, *list(base.values())[:-1]]))
-    return [data for data in found if len(data.encode()) <= 64]
-
-
-async def others_state(h: Harness, person: Person) -> list[Any]:
-    """What a stranger must not be able to change: money, and other people's orders, bills,
-    terminal visits, refunds and wallets."""
-    db = h.services.db
-    queries = [
-        ("SELECT * FROM transfers ORDER BY id", ()),
-        ("SELECT * FROM accounts ORDER BY id", ()),
-        ("SELECT * FROM orders WHERE user_id <> ? ORDER BY id", (person.id,)),
-        ("SELECT * FROM cash_sessions WHERE user_id <> ? ORDER BY id", (person.id,)),
-        ("SELECT * FROM bills ORDER BY id", ()),
-        ("SELECT * FROM refunds ORDER BY order_id", ()),
-        ("SELECT * FROM wallets ORDER BY phone", ()),
-        ("SELECT * FROM shop_owners ORDER BY user_id", ()),
-    ]
-    return [[tuple(row) for row in await db.fetchall(sql, args)] for sql, args in queries]
-
-
-async def press_forged_buttons(h: Harness, stranger: Person, message_id: int) -> int:
-    """Forged data for every button prefix: each press is answered, nothing fails, and
-    nothing of anyone else (or any money) changes."""
-    build_dispatcher(h.services)  # every handler module imported, as in the running bot
-    ids = await others_ids(h, stranger)
-    assert ids, "the crawl left other people's orders to forge"
-    before = await others_state(h, stranger)
-    pressed = 0
-    for cls in callback_classes():
-        for data in forgeries(cls, ids[:6]):
-            await stranger.press_data(message_id, data)
-            pressed += 1
-            assert stranger.last_answer is not None, data
-            assert not h.errors.records, (data, [r.getMessage() for r in h.errors.records])
-            assert "Traceback" not in stranger.last.text
-    assert await others_state(h, stranger) == before
-    assert {cls.__prefix__ for cls in callback_classes()} >= {"m1", "o1", "p1", "s1", "t1", "w1"}
-    return pressed

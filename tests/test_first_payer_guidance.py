@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from services.wallet import wallet_account
 from tests.harness import Harness
-from tests.test_payment_journey import PHONE, fund, order_roses, to_invoice
-from tests.test_topup_journey import to_cash_screen
-from tests.test_wallet_journey import open_registration, register
+from tests.helpers import (
+    PHONE,
+    fund,
+    open_registration,
+    order_roses,
+    register,
+    to_cash_screen,
+    to_invoice,
+)
 
 NOT_KEYS = ["что-то непонятное", "я" * 5000, "<b>x</b>", "где взять ключ?", "12345"]
 KEY_HINT = (

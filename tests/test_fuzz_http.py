@@ -30,7 +30,7 @@ from emulator.engine import Engine
 from emulator.server import build_emulator_app
 from services.robokassa import digest, jwt_hs256
 from tests.harness import Harness, running_harness
-from tests.test_payment_journey import paid_operation
+from tests.helpers import paid_operation
 
 LOGIN = "demo-shop"
 PASSWORD1, PASSWORD2 = "sandbox-password-1", "sandbox-password-2"

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from aiohttp import web
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -33,14 +32,16 @@ from hypothesis.stateful import (
 
 from bot.app import build_services, close_services
 from bot.settings import Settings
-from bot.web import build_web_app
-from services.aggregator import BillClosed, _operation
+from bot.web import bind, build_web_app, serve
+from services.aggregator import _operation
+from services.bills import BillClosed
 from services.checkout import RefundNotPossible
 from services.clock import ManualClock
 from services.errors import InsufficientFunds
-from services.merchant import SoldOut
+from services.orders import SoldOut
 from services.terminal import BANKNOTES, SessionNotFound
 from tests.harness import ErrorLog
+from tests.helpers import drop_callbacks
 
 T = TypeVar("T")
 PHONE = "+79123456789"
@@ -70,13 +71,10 @@ class Lifecycle(RuleBasedStateMachine):
     async def prepare(self, folder: Path) -> None:
         """The services and the bot's web app, as the bot runs them (no Telegram side)."""
         config = Settings(_env_file=None, database_path=folder / "bot.sqlite3")  # type: ignore[call-arg]
-        self.services = services = await build_services(config, clock=self.clock)
+        sock, web_url = bind("127.0.0.1", 0)
+        self.services = services = await build_services(config, web_url=web_url, clock=self.clock)
         services.cash.delayed = lambda: False
-        self.web = web.AppRunner(build_web_app(services), access_log=None)
-        await self.web.setup()
-        site = web.TCPSite(self.web, "127.0.0.1", 0)
-        await site.start()
-        services.configure_payments(f"http://127.0.0.1:{self.web.addresses[0][1]}")
+        self.web = await serve(build_web_app(services), sock)
         await services.operator.prove(PHONE, BUYER)  # the buyer shared their own number
         await services.wallets.register_at_terminal(PHONE, BUYER)
         await services.ledger.open_account("external:cash", "external", allow_negative=True)
@@ -107,7 +105,7 @@ class Lifecycle(RuleBasedStateMachine):
 
     async def settle_everything(self) -> None:
         """In the end every paid operation is the shop's sale or back with the payer."""
-        self.services.aggregator.drop_callbacks = False
+        drop_callbacks(self.services.aggregator, False)
         for _ in range(2):
             self.clock.advance(hours=1)
             await self.background()
@@ -128,8 +126,8 @@ class Lifecycle(RuleBasedStateMachine):
         await services.aggregator.expire_bills()
         await services.merchant.expire_due()
         await services.aggregator.deliver_callbacks()
-        await services.checkout().reconcile()
-        await services.checkout().follow_refunds()
+        await services.checkout.reconcile()
+        await services.checkout.follow_refunds()
 
     # ---- steps -----------------------------------------------------------------------
 
@@ -156,7 +154,7 @@ class Lifecycle(RuleBasedStateMachine):
         if not order.payable:
             return multiple()  # the payment screens refuse it before Robokassa is asked
         assert services.robokassa is not None
-        page = await services.robokassa.open_payment_page(services.checkout().payment_url(order))
+        page = await services.robokassa.open_payment_page(services.checkout.payment_url(order))
         operation = int(page.headers["X-Robokassa-Operation"])
         await services.merchant.mark_awaiting(order.id)
         try:
@@ -177,9 +175,9 @@ class Lifecycle(RuleBasedStateMachine):
         except (BillClosed, InsufficientFunds):
             assert await self.wallet() == before  # refused: nothing debited
             return
-        aggregator.drop_callbacks = lost
+        drop_callbacks(aggregator, lost)
         await aggregator.deliver_callbacks(inv_id=bill.inv_id)  # right away, as the bot does
-        aggregator.drop_callbacks = False
+        drop_callbacks(aggregator, False)
 
     @rule(target=visits, bill=bills)
     def open_terminal(self, bill: int) -> Any:
@@ -237,7 +235,7 @@ class Lifecycle(RuleBasedStateMachine):
 
     @rule(lost=st.booleans())
     def callbacks_get_lost(self, lost: bool) -> None:
-        self.services.aggregator.drop_callbacks = lost
+        drop_callbacks(self.services.aggregator, lost)
 
     @rule()
     def result_url_retries(self) -> None:
@@ -265,12 +263,12 @@ class Lifecycle(RuleBasedStateMachine):
     @rule()
     def reconcile(self) -> None:
         self.clock.advance(minutes=6)
-        self.run(self.services.checkout().reconcile())
+        self.run(self.services.checkout.reconcile())
 
     @rule(order=orders)
     def owner_refunds(self, order: int) -> None:
         with contextlib.suppress(RefundNotPossible):
-            self.run(self.services.checkout().refund(order, OWNER))
+            self.run(self.services.checkout.refund(order, OWNER))
 
     # ---- what must hold after every step ---------------------------------------------
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from tests.harness import Harness
-from tests.test_payment_journey import PHONE, fund, order_roses, owner_of, to_invoice
-from tests.test_wallet_journey import register
+from tests.helpers import PHONE, fund, order_roses, owner_of, register, to_invoice
 
 
 async def test_an_open_order_can_be_paid_later_from_my_orders(harness: Harness) -> None:

@@ -7,28 +7,25 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from services.aggregator import (
-    CALLBACK_GIVE_UP_AFTER,
-    CALLBACK_MAX_TRIES,
-    CLEARING,
-    BillClosed,
-    _operation,
-)
+from services.aggregator import CALLBACK_GIVE_UP_AFTER, CALLBACK_MAX_TRIES, CLEARING, _operation
+from services.bills import BillClosed
 from services.checkout import Checkout
 from services.clock import to_ts
 from services.robokassa import OpState, RefundRequest
 from services.wallet import wallet_account
 from tests.harness import Harness, Person
-from tests.test_payment_journey import (
+from tests.helpers import (
     PHONE,
+    drop_callbacks,
     fund,
+    next_callback_due,
     order_roses,
     owner_of,
     paid_operation,
     pay_roses_in_app,
+    register,
     to_invoice,
 )
-from tests.test_wallet_journey import register
 
 ROSES = 189_000
 
@@ -53,7 +50,7 @@ async def paid_after_cancel(harness: Harness, anna: Person) -> int:
     order = await order_roses(anna, quantity=1)
     await to_invoice(anna)
     await services.merchant.cancel_order(order, anna.id)
-    services.aggregator.drop_callbacks = True
+    drop_callbacks(services.aggregator)
     await services.aggregator.pay_bill_from_wallet(await bill_of(harness, order), method="app")
     assert await services.ledger.balance(wallet_account(PHONE)) == 500_000 - ROSES
     report = await services.ledger.check_invariants()
@@ -82,7 +79,7 @@ async def test_a_payment_whose_confirmation_was_lost_goes_back_when_the_order_ex
     )
     assert not [m for m in anna.bot_messages() if m.text.startswith("✅ Оплата поступила")]
     # The late ResultURL is no longer sent: the operation is refunded.
-    harness.services.aggregator.drop_callbacks = False
+    drop_callbacks(harness.services.aggregator, False)
     harness.clock.advance(hours=1)
     await harness.drain()
     assert (await harness.services.merchant.order(order)).status == "expired"
@@ -95,7 +92,7 @@ async def test_result_url_for_a_cancelled_order_answers_ok_and_the_money_goes_ba
     anna = harness.person()
     order = await paid_after_cancel(harness, anna)
     services = harness.services
-    services.aggregator.drop_callbacks = False
+    drop_callbacks(services.aggregator, False)
     assert await services.aggregator.deliver_callbacks() == 1  # answered OK{InvId}, not 500
     assert await services.ledger.balance(wallet_account(PHONE)) == 500_000
     assert (await services.merchant.order(order)).status == "cancelled"
@@ -127,7 +124,7 @@ async def test_reconciliation_returns_money_that_reached_a_cancelled_order(
     order = await paid_after_cancel(harness, anna)
     harness.clock.advance(minutes=6)
     services = harness.services
-    assert await services.checkout().reconcile() == []  # found, but not a sale of the shop's
+    assert await services.checkout.reconcile() == []  # found, but not a sale of the shop's
     await harness.drain()
     assert await services.ledger.balance(wallet_account(PHONE)) == 500_000
     assert (await services.ledger.check_invariants()).ok
@@ -153,11 +150,11 @@ async def test_result_url_retries_stop_and_reconciliation_settles_the_order(
             break
         tries = row[0]
     assert tries == CALLBACK_MAX_TRIES
-    assert await aggregator.next_callback_due() is None
-    aggregator.drop_callbacks = False
+    assert await next_callback_due(aggregator) is None
+    drop_callbacks(aggregator, False)
     assert await aggregator.deliver_callbacks() == 0  # given up: nothing is sent any more
     assert (await harness.services.merchant.order(order)).status == "awaiting"
-    assert await harness.services.checkout().reconcile() == [order]
+    assert await harness.services.checkout.reconcile() == [order]
     assert (await harness.services.merchant.order(order)).status == "paid"
 
 
@@ -203,7 +200,7 @@ async def test_the_refund_job_remembers_what_it_asked_across_a_restart(harness: 
         raise httpx.ConnectError("Robokassa is unreachable")
 
     robokassa.create_refund = unreachable  # type: ignore[method-assign]
-    await services.checkout().refund(order, olga.id)
+    await services.checkout.refund(order, olga.id)
     assert len(sent) == 1
 
     def restarted() -> Checkout:
@@ -226,7 +223,7 @@ async def test_result_url_is_retried_after_doubling_pauses_until_the_last_try(
     aggregator = harness.services.aggregator
     pauses: list[int] = []
     for _ in range(3 * CALLBACK_MAX_TRIES):
-        due = await aggregator.next_callback_due()
+        due = await next_callback_due(aggregator)
         if due is None:
             break
         pauses.append(due - to_ts(harness.clock.now()))
@@ -245,10 +242,10 @@ async def test_result_url_is_not_retried_more_than_a_day_after_the_payment(
     aggregator = harness.services.aggregator
     harness.clock.advance(seconds=CALLBACK_GIVE_UP_AFTER - 4)
     await aggregator.deliver_callbacks()  # the second try; the third would be a day after
-    assert await aggregator.next_callback_due() == paid_at + CALLBACK_GIVE_UP_AFTER
+    assert await next_callback_due(aggregator) == paid_at + CALLBACK_GIVE_UP_AFTER
     harness.clock.advance(seconds=4)
     await aggregator.deliver_callbacks()  # the fourth would be later than that: given up
-    assert await aggregator.next_callback_due() is None
+    assert await next_callback_due(aggregator) is None
 
 
 async def test_a_result_url_answering_a_page_instead_of_ok_is_tried_again(
@@ -258,13 +255,13 @@ async def test_a_result_url_answering_a_page_instead_of_ok_is_tried_again(
     anna = harness.person()
     order = await paid_operation(harness, anna)
     aggregator = harness.services.aggregator
-    aggregator.drop_callbacks = False
+    drop_callbacks(aggregator, False)
     merchant = next(iter(aggregator.merchants.values()))
     success_url = merchant.result_url.replace("/robokassa/result", "/robokassa/success")
     aggregator.register(replace(merchant, result_url=success_url))
     harness.clock.advance(seconds=2)
     assert await aggregator.deliver_callbacks() == 0
-    assert await aggregator.next_callback_due() == to_ts(harness.clock.now()) + 4
+    assert await next_callback_due(aggregator) == to_ts(harness.clock.now()) + 4
     assert (await harness.services.merchant.order(order)).status == "awaiting"
 
 

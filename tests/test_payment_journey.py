@@ -9,58 +9,18 @@ import httpx
 
 from services.checkout import shop_account
 from services.wallet import wallet_account
-from tests.harness import Harness, Person
-from tests.test_wallet_journey import register
-
-PHONE = "+79123456789"
-
-
-async def fund(h: Harness, phone: str, kopecks: int) -> None:
-    await h.services.ledger.open_account("external:cash", "external", allow_negative=True)
-    key = f"fund:{phone}:{len(await h.services.ledger.history(wallet_account(phone), limit=99))}"
-    await h.services.wallets.credit(phone, "external:cash", kopecks, key)
-
-
-async def owner_of(h: Harness, shop: str) -> Person:
-    olga = h.person("Ольга", phone="+79990000001")
-    token = await h.services.merchant.create_invite(shop)
-    seen = await olga.send(f"/start owner-{token}")
-    assert seen.text.startswith("✅ Вы подключены как владелец магазина «Цветочная мастерская")
-    return olga
-
-
-async def order_roses(anna: Person, quantity: int = 2) -> int:
-    await anna.send("/start")
-    seen = await anna.press("🛍 Магазины")
-    assert "🏪 Цветочная мастерская «Ромашка»" in seen.labels
-    await anna.press("🏪 Цветочная мастерская «Ромашка»")
-    seen = await anna.press("Букеты")
-    assert "7 роз · 1 890,00 ₽" in seen.labels
-    seen = await anna.press("7 роз · 1 890,00 ₽")
-    assert "Цена: 1 890,00 ₽" in seen.text and "В наличии: 6" in seen.text
-    for _ in range(quantity - 1):
-        seen = await anna.press("+")
-    assert f"Количество: {quantity}" in seen.text
-    seen = await anna.press("🛒 Купить")
-    found = re.search(r"Заказ № (\d+)", seen.text)
-    assert found, seen.text
-    assert f"{quantity} × 7 роз = {1890 * quantity:,}".replace(",", " ") in seen.text
-    assert "Оплатите до 12:30" in seen.text
-    return int(found.group(1))
-
-
-async def to_invoice(anna: Person) -> str:
-    seen = await anna.press("💳 Оплатить через Робокассу")
-    assert seen.text.startswith("Робокасса: выберите способ оплаты")
-    assert seen.labels[0] == "Visa QIWI Wallet"
-    assert any("(недоступно)" in label for label in seen.labels)
-    seen = await anna.press("Visa QIWI Wallet")
-    assert seen.text.startswith("Номер мобильного для счёта")
-    seen = await anna.press("📱 +7 912 345-67-89 (ваш кошелёк)")
-    assert "выставлен на +7 912 *** ** 89" in seen.text
-    assert "комиссия 0,00 ₽" in seen.text
-    assert seen.labels[:3] == ["💻 На сайте QIWI", "🏧 В терминале QIWI", "📱 В приложении"]
-    return seen.text
+from tests.harness import Harness
+from tests.helpers import (
+    PHONE,
+    fund,
+    order_roses,
+    owner_of,
+    paid_operation,
+    pay_roses_in_app,
+    register,
+    result_url,
+    to_invoice,
+)
 
 
 async def test_buy_pay_from_wallet_owner_notified_once_buyer_gets_receipt(harness: Harness) -> None:
@@ -89,18 +49,6 @@ async def test_buy_pay_from_wallet_owner_notified_once_buyer_gets_receipt(harnes
     assert (await ledger.check_invariants()).ok
     stored = await harness.services.merchant.order(order)
     assert stored.status == "paid"
-
-
-async def pay_roses_in_app(harness: Harness, anna: Person) -> int:
-    """Anna registers, has 5 000 ₽, orders one bouquet and pays it in the app: the order."""
-    await register(anna)
-    await fund(harness, PHONE, 500_000)
-    order = await order_roses(anna, quantity=1)
-    await to_invoice(anna)
-    await anna.press("📱 В приложении")
-    await harness.jobs.run_once()
-    assert anna.last.text.startswith(f"✅ Оплата поступила. Заказ № {order} оплачен.")
-    return order
 
 
 async def test_pay_in_the_app_with_one_tap(harness: Harness) -> None:
@@ -220,24 +168,6 @@ async def test_twenty_concurrent_pay_presses_debit_once(harness: Harness) -> Non
     assert len(receipts) == 1
     assert (await harness.services.merchant.order(order)).status == "paid"
     assert (await ledger.check_invariants()).ok
-
-
-async def paid_operation(harness: Harness, anna: Person) -> int:
-    """An order whose bill is paid but whose ResultURL was dropped on the way."""
-    await register(anna)
-    await fund(harness, PHONE, 1_000_000)
-    harness.services.aggregator.drop_callbacks = True
-    order = await order_roses(anna, quantity=1)
-    await to_invoice(anna)
-    await anna.press("📱 В приложении")
-    await harness.jobs.run_once()
-    assert (await harness.services.merchant.order(order)).status == "awaiting"
-    return order
-
-
-def result_url(harness: Harness) -> str:
-    merchant = next(iter(harness.services.aggregator.merchants.values()))
-    return merchant.result_url
 
 
 async def test_twenty_concurrent_result_url_deliveries_settle_once(harness: Harness) -> None:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 
 from tests.harness import Harness, Person
-from tests.test_payment_journey import owner_of, pay_roses_in_app, to_invoice
-from tests.test_refunds import open_card
-from tests.test_topup_journey import receipt_number, to_cash_screen
-from tests.test_wallet_journey import register
-
-# What an internal id looks like: `bill:4`, `cash:T-0417`, `wallet:+79…`.
-INTERNAL_ID = re.compile(r"\b[a-z_]+:[\w+-]+")
+from tests.helpers import (
+    INTERNAL_ID,
+    open_card,
+    owner_of,
+    pay_roses_in_app,
+    receipt_number,
+    register,
+    to_cash_screen,
+    to_invoice,
+)
 
 
 async def history(anna: Person) -> str:

@@ -8,8 +8,7 @@ from services.aggregator import _operation
 from services.checkout import shop_account
 from services.robokassa import OpState
 from tests.harness import Harness, Person
-from tests.test_payment_journey import order_roses, paid_operation, result_url, to_invoice
-from tests.test_wallet_journey import register
+from tests.helpers import order_roses, paid_operation, register, result_url, to_invoice
 
 
 async def awaiting_order(anna: Person) -> int:
@@ -21,7 +20,7 @@ async def awaiting_order(anna: Person) -> int:
 
 
 def count_asks(harness: Harness) -> list[int]:
-    robokassa = harness.services.checkout().robokassa
+    robokassa = harness.services.checkout.robokassa
     real = robokassa.op_state
     asked: list[int] = []
 
@@ -38,7 +37,7 @@ async def test_an_unpaid_order_is_asked_about_after_five_minutes_then_every_five
 ) -> None:
     anna = harness.person()
     order = await awaiting_order(anna)
-    checkout = harness.services.checkout()
+    checkout = harness.services.checkout
     asked = count_asks(harness)
     harness.clock.advance(seconds=299)
     assert await checkout.reconcile() == [] and asked == []  # too early to worry
@@ -58,7 +57,7 @@ async def test_an_unpaid_order_is_asked_about_after_five_minutes_then_every_five
 async def test_reconciliation_reports_only_orders_it_newly_paid(harness: Harness) -> None:
     anna = harness.person()
     order = await paid_operation(harness, anna)
-    checkout = harness.services.checkout()
+    checkout = harness.services.checkout
     harness.clock.advance(minutes=5)
     assert await checkout.reconcile() == [order]
     assert (await harness.services.merchant.order(order)).status == "paid"
@@ -83,7 +82,7 @@ async def test_a_first_result_url_reports_the_order_newly_paid(harness: Harness)
         "SELECT * FROM rk_operations WHERE inv_id = ?", (order,)
     )
     params = harness.services.aggregator.result_params(_operation(row))  # type: ignore[arg-type]
-    checkout = harness.services.checkout()
+    checkout = harness.services.checkout
     first = await checkout.accept_result(params)
     assert first.newly_paid and first.order.status == "paid"
     assert not (await checkout.accept_result(params)).newly_paid
@@ -92,7 +91,7 @@ async def test_a_first_result_url_reports_the_order_newly_paid(harness: Harness)
 async def test_a_paid_state_with_another_sum_settles_nothing(harness: Harness) -> None:
     anna = harness.person()
     order = await awaiting_order(anna)
-    checkout = harness.services.checkout()
+    checkout = harness.services.checkout
 
     async def paid_less(inv_id: int) -> OpState:
         return OpState(0, "", state_code=100, out_sum="1.00", op_key="k")
@@ -118,7 +117,7 @@ async def test_an_unpaid_order_is_followed_for_a_week_to_the_second(harness: Har
         await merchant.mark_awaiting(order)
         return order
 
-    checkout = harness.services.checkout()
+    checkout = harness.services.checkout
     asked = count_asks(harness)
     await awaiting(77)
     harness.clock.advance(days=7, seconds=1)

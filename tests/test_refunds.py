@@ -11,7 +11,7 @@ from services.operator import mobile_account
 from services.robokassa import OpState, RefundRequest, RefundState, jwt_hs256
 from services.wallet import wallet_account
 from tests.harness import Harness, Person, Seen
-from tests.test_payment_journey import PHONE, fund, owner_of, pay_roses_in_app
+from tests.helpers import PHONE, fund, mark_paid, open_card, owner_of, pay_roses_in_app
 
 ROSES = "1 890,00 ₽"
 
@@ -21,13 +21,6 @@ async def paid_roses(harness: Harness) -> tuple[Person, Person, int]:
     anna = harness.person()
     order = await pay_roses_in_app(harness, anna)
     return olga, anna, order
-
-
-async def open_card(olga: Person, order: int) -> None:
-    seen = await olga.send("/orders")
-    label = next(label for label in seen.labels if label.startswith(f"№ {order} "))
-    seen = await olga.press(label)
-    assert "↩️ Вернуть деньги" in seen.labels
 
 
 async def test_owner_refunds_a_paid_order_and_the_buyer_gets_the_money_back(
@@ -60,7 +53,7 @@ async def test_owner_refunds_a_paid_order_and_the_buyer_gets_the_money_back(
     seen = await anna.press("🧾 Мои заказы")
     assert seen.labels[0] == f"№ {order} · {ROSES} · ↩️ деньги возвращены"
     # Robokassa reports the operation as refunded, and the sale is gone from the stats.
-    state = await harness.services.checkout().robokassa.op_state(order)
+    state = await harness.services.checkout.robokassa.op_state(order)
     assert state.state_code == 60
     seen = await olga.send("/orders")
     assert f"↩️ № {order} · {ROSES} · 7 роз" in seen.labels  # marked in the owner's list
@@ -95,7 +88,7 @@ async def test_a_stranger_cannot_refund_someone_elses_order(harness: Harness) ->
         assert mallory.last_answer is not None and mallory.last_answer["show_alert"]
     await mallory.press_data(menu.message_id, f"o1:refund:paid:{order}:0")
     assert mallory.last_answer is not None and mallory.last_answer["show_alert"]
-    assert await harness.services.checkout().refund_of(order) is None
+    assert await harness.services.checkout.refund_of(order) is None
     assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000 - 189_000
 
 
@@ -103,7 +96,7 @@ async def test_a_refund_that_could_not_be_sent_is_sent_by_the_background_job(
     harness: Harness,
 ) -> None:
     olga, _, order = await paid_roses(harness)
-    robokassa = harness.services.checkout().robokassa
+    robokassa = harness.services.checkout.robokassa
     real_create = robokassa.create_refund
     calls = 0
 
@@ -122,10 +115,10 @@ async def test_a_refund_that_could_not_be_sent_is_sent_by_the_background_job(
     await harness.jobs.run_once()  # too early: a minute has not passed
     harness.clock.advance(seconds=59)
     await harness.jobs.run_once()
-    assert (await harness.services.checkout().refund_of(order)).state == "requested"  # type: ignore[union-attr]
+    assert (await harness.services.checkout.refund_of(order)).state == "requested"  # type: ignore[union-attr]
     harness.clock.advance(seconds=1)  # a minute after the request: sent again
     await harness.jobs.run_once()
-    refund = await harness.services.checkout().refund_of(order)
+    refund = await harness.services.checkout.refund_of(order)
     assert refund is not None and refund.done
     assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000
     # Olga had moved on: the outcome comes to her as a message, with the way to the order.
@@ -138,7 +131,7 @@ async def test_a_refund_that_could_not_be_sent_is_sent_by_the_background_job(
 
 async def test_the_sandbox_refund_api_refuses_what_robokassa_refuses(harness: Harness) -> None:
     _, _, order = await paid_roses(harness)
-    robokassa = harness.services.checkout().robokassa
+    robokassa = harness.services.checkout.robokassa
     url = f"{robokassa.refund_url}/Refund/Create"
     state = await robokassa.op_state(order)
     assert state.op_key
@@ -178,7 +171,7 @@ async def test_a_refund_whose_answer_was_lost_is_finished_once_by_the_job(
 ) -> None:
     """Robokassa took the request but the bot died before storing its answer: no second ask."""
     _, anna, order = await paid_roses(harness)
-    checkout = harness.services.checkout()
+    checkout = harness.services.checkout
     state = await checkout.robokassa.op_state(order)
     assert state.op_key
     created = await checkout.robokassa.create_refund(state.op_key, 189_000)
@@ -210,7 +203,7 @@ async def test_a_refund_robokassa_is_still_processing_is_finished_by_the_job(
     harness: Harness,
 ) -> None:
     olga, anna, order = await paid_roses(harness)
-    checkout = harness.services.checkout()
+    checkout = harness.services.checkout
     robokassa = checkout.robokassa
     real_state = robokassa.refund_state
     asked: list[str] = []
@@ -251,7 +244,7 @@ async def test_a_refund_robokassa_is_still_processing_is_finished_by_the_job(
 
 async def test_a_refund_robokassa_refuses_keeps_the_money_with_the_shop(harness: Harness) -> None:
     olga, anna, order = await paid_roses(harness)
-    checkout = harness.services.checkout()
+    checkout = harness.services.checkout
 
     async def refused(op_key: str, refund_sum: int | None = None) -> RefundRequest:
         return RefundRequest(False, None, "NotEnoughOperationFunds")
@@ -272,7 +265,7 @@ async def test_a_refund_robokassa_refuses_keeps_the_money_with_the_shop(harness:
 
 async def test_an_answer_without_a_request_id_is_a_refusal(harness: Harness) -> None:
     olga, _, order = await paid_roses(harness)
-    checkout = harness.services.checkout()
+    checkout = harness.services.checkout
 
     async def no_id(op_key: str, refund_sum: int | None = None) -> RefundRequest:
         return RefundRequest(True, None, "")
@@ -287,7 +280,7 @@ async def test_a_refund_robokassa_cancels_later_is_reported_to_the_owner(
     harness: Harness,
 ) -> None:
     olga, anna, order = await paid_roses(harness)
-    checkout = harness.services.checkout()
+    checkout = harness.services.checkout
     robokassa = checkout.robokassa
     real_state = robokassa.refund_state
 
@@ -324,7 +317,7 @@ async def test_forged_owner_buttons_tell_a_stranger_nothing_and_change_nothing(
     roses = await harness.services.db.fetchone("SELECT id FROM items WHERE sku = 'roses-7'")
     assert roses is not None
     paid = (await merchant.create_order(77, roses[0], 1, buyer_name="Борис", contact="")).id
-    await merchant.mark_paid(paid)
+    await mark_paid(merchant, paid)
     # Another shop's owner is as much a stranger to these orders as anyone.
     bookseller = harness.person("Виктор", phone="+79990003333")
     token = await merchant.create_invite("books")
@@ -363,7 +356,7 @@ async def test_a_refund_for_a_payment_robokassa_does_not_know_fails_at_once(
     harness: Harness,
 ) -> None:
     olga, anna, order = await paid_roses(harness)
-    checkout = harness.services.checkout()
+    checkout = harness.services.checkout
 
     async def unknown(inv_id: int) -> OpState:
         return OpState(3, "Информация об операции не найдена")
@@ -381,7 +374,7 @@ async def test_a_refund_for_a_payment_robokassa_does_not_know_fails_at_once(
 
 async def test_a_late_cancel_of_a_finished_refund_changes_nothing(harness: Harness) -> None:
     olga, _, order = await paid_roses(harness)
-    checkout = harness.services.checkout()
+    checkout = harness.services.checkout
     await ask_for_refund(olga, order)
     row = await harness.services.db.fetchone(
         "SELECT request_id FROM refunds WHERE order_id = ?", (order,)
@@ -406,7 +399,7 @@ async def test_a_refund_to_a_full_wallet_goes_to_the_phone_balance(harness: Harn
     await fund(harness, PHONE, 1_500_000 - 311_000)  # topped up to the wallet's limit since
     assert await ledger.balance(wallet_account(PHONE)) == 1_500_000
     mobile = await ledger.balance(mobile_account(PHONE))
-    refund = await harness.services.checkout().refund(order, olga.id)
+    refund = await harness.services.checkout.refund(order, olga.id)
     assert refund.done
     assert await ledger.balance(wallet_account(PHONE)) == 1_500_000
     assert await ledger.balance(mobile_account(PHONE)) == mobile + 189_000
@@ -421,7 +414,7 @@ async def test_a_refund_after_the_wallet_was_blocked_goes_to_the_phone_balance(
     ledger = harness.services.ledger
     await harness.services.operator.deactivate(PHONE)  # the number lapsed: wallet blocked
     mobile = await ledger.balance(mobile_account(PHONE))
-    refund = await harness.services.checkout().refund(order, olga.id)
+    refund = await harness.services.checkout.refund(order, olga.id)
     assert refund.done
     assert await ledger.balance(wallet_account(PHONE)) == 500_000 - 189_000
     assert await ledger.balance(mobile_account(PHONE)) == mobile + 189_000

@@ -12,7 +12,7 @@ from bot.settings import RobokassaSettings
 from services.aggregator import _operation
 from services.checkout import shop_account
 from tests.harness import Harness, running_harness
-from tests.test_payment_journey import paid_operation, result_url
+from tests.helpers import paid_operation, result_url
 
 
 async def signed_result(harness: Harness, order: int) -> dict[str, str]:

@@ -9,35 +9,9 @@ from urllib.parse import quote
 import httpx
 
 from bot.settings import RobokassaSettings
-from services.robokassa import Robokassa, digest
+from services.robokassa import digest
 from tests.harness import Harness, running_harness
-from tests.test_payment_journey import order_roses
-
-
-def sandbox_client(h: Harness, **changes: object) -> Robokassa:
-    client = h.services.robokassa
-    assert client is not None
-    params = {
-        "login": client.login,
-        "password1": "sandbox-password-1",
-        "password2": "sandbox-password-2",
-        "is_test": True,
-        "base_url": client.base_url,
-        **changes,
-    }
-    return Robokassa(
-        str(params["login"]),
-        str(params["password1"]),
-        str(params["password2"]),
-        is_test=bool(params["is_test"]),
-        base_url=str(params["base_url"]),
-    )
-
-
-async def operations(h: Harness) -> int:
-    row = await h.services.db.fetchone("SELECT COUNT(*) FROM rk_operations")
-    assert row is not None
-    return int(row[0])
+from tests.helpers import operations, order_roses, sandbox_client
 
 
 async def test_payment_url_round_trips_through_the_sandbox(harness: Harness) -> None:

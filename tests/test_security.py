@@ -8,8 +8,7 @@ import re
 import pytest
 
 from tests.harness import TOKEN, Harness
-from tests.test_payment_journey import fund, order_roses, to_invoice
-from tests.test_wallet_journey import register
+from tests.helpers import fund, order_roses, register, to_invoice
 
 
 async def test_logs_of_a_full_run_hold_no_token_password_code_or_secret(

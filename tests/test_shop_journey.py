@@ -11,29 +11,10 @@ import pytest
 
 from bot.settings import DEMO_CATALOGUE
 from emulator.engine import TelegramError
-from services.merchant import Merchant, SoldOut
+from services.merchant import Merchant
+from services.orders import SoldOut
 from tests.harness import Harness, Person, running_harness
-
-
-async def open_item(anna: Person, shop: str, section: str, item: str) -> None:
-    await anna.send("/start")
-    await anna.press("🛍 Магазины")
-    await anna.press(shop)
-    await anna.press(section)
-    await anna.press(item)
-
-
-async def buy_last_copy(anna: Person) -> int:
-    await open_item(
-        anna,
-        "🏪 Книжная лавка «Переплёт»",
-        "Художественная литература",
-        "А. Грин. Алые паруса (последний экземпляр) · 1 250,00 ₽",
-    )
-    seen = await anna.press("🛒 Купить")
-    found = re.search(r"Заказ № (\d+)", seen.text)
-    assert found, seen.text
-    return int(found.group(1))
+from tests.helpers import buy_last_copy, mark_paid, open_item
 
 
 async def owner(h: Harness, shop: str = "books") -> Person:
@@ -199,8 +180,8 @@ async def test_paid_order_one_owner_message_with_429_then_success(harness: Harne
     olga = await owner(harness)
     anna = harness.person()
     order = await buy_last_copy(anna)
-    await harness.services.merchant.mark_paid(order)
-    await harness.services.merchant.mark_paid(order)  # a replay changes nothing
+    await mark_paid(harness.services.merchant, order)
+    await mark_paid(harness.services.merchant, order)  # a replay changes nothing
     harness.session.fail_next(
         "sendMessage", TelegramError(429, "Too Many Requests: retry after 7", 7)
     )
@@ -219,7 +200,7 @@ async def test_blocked_owner_is_recorded_not_retried(harness: Harness) -> None:
     harness.engine.block(olga.id)
     anna = harness.person()
     order = await buy_last_copy(anna)
-    await harness.services.merchant.mark_paid(order)
+    await mark_paid(harness.services.merchant, order)
     await harness.jobs.run_once()
     calls = len(harness.session.calls)
     for _ in range(3):
@@ -241,7 +222,7 @@ async def test_blocked_owner_is_recorded_not_retried(harness: Harness) -> None:
 async def test_network_errors_are_retried_with_backoff(harness: Harness) -> None:
     olga = await owner(harness)
     order = await buy_last_copy(harness.person())
-    await harness.services.merchant.mark_paid(order)
+    await mark_paid(harness.services.merchant, order)
     harness.session.fail_next("sendMessage", TelegramError(500, "Internal Server Error"))
     await harness.jobs.run_once()
     assert [m for m in olga.bot_messages() if m.text.startswith("🛒")] == []
@@ -255,7 +236,7 @@ async def test_pending_notification_is_delivered_after_a_restart(
 ) -> None:
     olga = await owner(harness)
     order = await buy_last_copy(harness.person())
-    await harness.services.merchant.mark_paid(order)
+    await mark_paid(harness.services.merchant, order)
     async with running_harness(tmp_path) as restarted:
         restarted.engine = harness.engine
         restarted.session.engine = harness.engine
@@ -269,7 +250,7 @@ async def test_owner_panel_lists_fulfils_and_counts(harness: Harness) -> None:
     anna = harness.person()
     merchant = harness.services.merchant
     first = await buy_last_copy(anna)
-    await merchant.mark_paid(first)
+    await mark_paid(merchant, first)
     harness.clock.advance(minutes=1)
     await open_item(
         anna, "🏪 Книжная лавка «Переплёт»", "Детям", "К. Чуковский. Мойдодыр · 349,90 ₽"
@@ -277,7 +258,7 @@ async def test_owner_panel_lists_fulfils_and_counts(harness: Harness) -> None:
     await anna.send("2")
     seen = await anna.press("🛒 Купить")
     second = int(re.search(r"Заказ № (\d+)", seen.text).group(1))  # type: ignore[union-attr]
-    await merchant.mark_paid(second)
+    await mark_paid(merchant, second)
     await harness.jobs.run_once()
     seen = await olga.send("/orders")
     assert seen.text.startswith("📦 Заказы «Книжная лавка «Переплёт»»: оплачены")
@@ -303,7 +284,7 @@ async def test_owner_panel_lists_fulfils_and_counts(harness: Harness) -> None:
 async def test_strangers_cannot_use_owner_buttons(harness: Harness) -> None:
     olga = await owner(harness)
     order = await buy_last_copy(harness.person())
-    await harness.services.merchant.mark_paid(order)
+    await mark_paid(harness.services.merchant, order)
     await harness.jobs.run_once()
     note = next(m for m in olga.bot_messages() if m.text.startswith("🛒"))
     mallory = harness.person("Мэллори")
@@ -420,7 +401,7 @@ async def test_owner_pages_through_many_orders_and_comes_back_to_the_same_page(
     numbers = []
     for n in range(23):
         order = await merchant.create_order(1000 + n, row[0], 1, buyer_name=f"b{n}", contact="")
-        await merchant.mark_paid(order.id)
+        await mark_paid(merchant, order.id)
         numbers.append(order.id)
     numbers.reverse()  # newest first, as the owner sees them
 

@@ -2,48 +2,20 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from services.ledger import Ledger
 from services.wallet import wallet_account
 from tests.harness import Harness, Person
-from tests.live import LiveHarness, LivePerson
-from tests.test_wallet_journey import register
+from tests.helpers import receipt_number, register, to_cash_screen
+from tests.live import LiveHarness
 
 World = Harness | LiveHarness
-Someone = Person | LivePerson
 PHONE = "+79123456789"
 
 
 async def balance(chat: World) -> int:
     return await chat.services.ledger.balance(wallet_account(PHONE))
-
-
-async def to_cash_screen(anna: Someone, *, intended: str | None = None) -> None:
-    await anna.send("/start")
-    seen = await anna.press("💵 Пополнить")
-    assert seen.labels[:3] == ["🏧 Терминал", "🏬 Салон связи", "🧾 Проверить чек"]
-    seen = await anna.press("🏧 Терминал")
-    assert seen.text.startswith("🏧 Терминал QIWI · «Пополнить счёт»")
-    seen = await anna.press("📱 +7 912 345-67-89")
-    assert seen.text == "Номер: +7 912 345-67-89"
-    await anna.press("Далее ➡️")
-    if intended is None:
-        seen = await anna.press("Пропустить ➡️")
-    else:
-        seen = await anna.send(intended)
-    assert "Комиссия: 0 %" in seen.text
-    assert "Терминал не выдаёт сдачу." in seen.text
-
-
-def receipt_number(anna: Someone) -> int:
-    for message in reversed(anna.bot_messages()):
-        found = re.search(r"ЧЕК № (\d{6})", message.text)
-        if found:
-            return int(found.group(1))
-    raise AssertionError("no receipt in the chat")
 
 
 async def test_terminal_top_up_with_three_banknotes(chat: World) -> None:

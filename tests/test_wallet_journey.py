@@ -2,41 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.harness import Harness, Person
-from tests.live import LiveHarness, LivePerson
-
-World = Harness | LiveHarness
-Someone = Person | LivePerson
-
-PHONE = "+79123456789"
-
-
-def sms_value(person: Someone) -> str:
-    for message in reversed(person.bot_messages()):
-        if message.text.startswith("📩 SMS от QIWI"):
-            found = re.search(r"(?:Код подтверждения|секретный ключ): (\S+?)\.", message.text)
-            assert found, message.text
-            return found.group(1)
-    raise AssertionError("no SMS in the chat")
-
-
-async def open_registration(person: Someone) -> None:
-    await person.send("/start")
-    seen = await person.press("👛 Завести кошелёк")
-    assert seen.text.startswith("Кошелька пока нет. Нужен номер мобильного")
-    assert person.reply_keyboard == ["📱 Поделиться номером", "⌨️ Ввести другой номер", "⬅️ Назад"]
-
-
-async def register(person: Someone) -> str:
-    await open_registration(person)
-    await person.share_contact()
-    code = sms_value(person)
-    await person.send(code)
-    return sms_value(person)
+from tests.helpers import PHONE, World, open_registration, register, sms_value
 
 
 async def test_full_registration_with_the_contact_button(chat: World) -> None:

@@ -6,8 +6,7 @@ import asyncio
 
 from services.wallet import wallet_account
 from tests.harness import Harness
-from tests.test_payment_journey import fund
-from tests.test_wallet_journey import PHONE, Someone, World, open_registration, register, sms_value
+from tests.helpers import PHONE, Someone, World, fund, open_registration, register, sms_value
 
 LOOKALIKE = "+7 916 111-01-0\u0661"  # the last digit is ARABIC-INDIC DIGIT ONE
 

@@ -83,3 +83,38 @@ async def test_web_chat_shows_the_menu_and_the_answer_to_a_press(tmp_path: Path)
         assert "О Робокассе" in text
         assert "30 000" in text
         assert (ARTIFACTS / "web-chat.png").stat().st_size > 1000
+
+
+def answers_seen_on_opening(driver: WebDriver, url: str) -> tuple[bool, str]:
+    """Opens the chat and reports whether a toast popped up once the messages were shown."""
+    wait = WebDriverWait(driver, 20)
+    driver.get(url)
+    wait.until(ec.text_to_be_present_in_element((By.ID, "messages"), "Здравствуйте"))
+    toast = driver.find_element(By.ID, "toast")
+    return toast.is_displayed(), toast.text
+
+
+def toast_text(driver: WebDriver) -> str:
+    toast = WebDriverWait(driver, 20).until(ec.visibility_of_element_located((By.ID, "toast")))
+    return str(toast.text)
+
+
+async def test_opening_a_chat_does_not_replay_an_old_button_answer(tmp_path: Path) -> None:
+    async with running_live(tmp_path) as live:
+        oleg = live.person("Олег", user_id=78)
+        menu = await oleg.send("/start")
+        # Earlier, before the chat was opened, Олег pressed a button the bot no longer knows.
+        await oleg.press_data(menu.message_id, "gone:1")
+        assert oleg.chat["callback_answers"], "the bot answered the old button"
+        driver = await asyncio.to_thread(start_browser, tmp_path / "chromium-profile")
+        try:
+            shown, text = await asyncio.to_thread(
+                answers_seen_on_opening, driver, f"{live.runtime.emulator_url}/?user=78"
+            )
+            assert not shown, f"an old answer popped up on opening the chat: {text!r}"
+            # A press while the chat is open still shows its answer.
+            await oleg.press_data(menu.message_id, "gone:2")
+            fresh = await asyncio.to_thread(toast_text, driver)
+        finally:
+            await asyncio.to_thread(driver.quit)
+        assert "/start" in fresh

@@ -9,11 +9,19 @@ import pytest
 
 from services.robokassa import Robokassa, digest
 from tests.harness import Harness
-from tests.test_crawler import prepared_person, press_forged_buttons
-from tests.test_payment_journey import PHONE, fund, order_roses, result_url, to_invoice
-from tests.test_sandbox import operations, sandbox_client
-from tests.test_topup_journey import to_cash_screen
-from tests.test_wallet_journey import register
+from tests.helpers import (
+    PHONE,
+    fund,
+    operations,
+    order_roses,
+    prepared_person,
+    press_forged_buttons,
+    register,
+    result_url,
+    sandbox_client,
+    to_cash_screen,
+    to_invoice,
+)
 
 ROSES = "1890.00"
 HUGE = "9" * 20

@@ -161,6 +161,8 @@ function render(chat) {
   box.replaceChildren(...chat.messages.map(renderMessage));
   renderReplyKeyboard(chat.reply_keyboard);
   const answers = chat.callback_answers;
+  // Answers given before the chat was opened are old news: only new ones pop up.
+  if (version === -1) seenAnswers = answers.length;
   for (const answer of answers.slice(seenAnswers)) showToast(answer);
   seenAnswers = answers.length;
   if (atBottom || version === -1) box.scrollTop = box.scrollHeight;
