@@ -7,7 +7,7 @@ PO := $(wildcard locales/*/LC_MESSAGES/bot.po)
 MO := $(PO:.po=.mo)
 CODE := bot handlers services emulator bench crash mutate
 
-.PHONY: run test lint format messages bench crash clean browser mutate
+.PHONY: run test lint format messages bench crash clean browser mutate servers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,15 @@ browser:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 			chromium chromium-driver fonts-noto-color-emoji >/dev/null; }
 
-test: lint $(MO) browser
+# Redis (and PostgreSQL, for the tests to come) from Debian's packages when missing; the tests
+# start private instances on free ports (TEST_REDIS_URL names a running one instead).
+servers:
+	@command -v redis-server >/dev/null && { command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; } || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			redis-server postgresql >/dev/null; }
+
+test: lint $(MO) browser servers
 	$(BIN)/python -m pytest
 	$(BIN)/python -m pytest crash -p no:cacheprovider
 

@@ -27,10 +27,14 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.robokassa.password2.get_secret_value(),
         settings.robokassa.password3.get_secret_value(),
     ]
-    if settings.bot_token is not None:
-        values.append(settings.bot_token.get_secret_value())
-    if settings.code_key is not None:
-        values.append(settings.code_key.get_secret_value())
+    for secret in (
+        settings.bot_token,
+        settings.code_key,
+        settings.webhook_secret,
+        settings.redis_url,
+    ):
+        if secret is not None:
+            values.append(secret.get_secret_value())
     return values
 
 

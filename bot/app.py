@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
-from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StorageKey
 from aiogram.types import BotCommand, TelegramObject, Update
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n.middleware import SimpleI18nMiddleware
@@ -209,13 +209,19 @@ async def close_services(services: Services) -> None:
 
 
 def build_dispatcher(
-    services: Services, i18n: I18n | None = None, first: Sequence[BaseMiddleware] = ()
+    services: Services,
+    i18n: I18n | None = None,
+    first: Sequence[BaseMiddleware] = (),
+    *,
+    state: tuple[BaseStorage, BaseEventIsolation] | None = None,
 ) -> Dispatcher:
-    """The dispatcher with every router; `first` are outer middlewares that must run first."""
+    """The dispatcher with every router; `first` are outer middlewares that must run first;
+    `state`: conversation storage and per-person locks shared by replicas (Redis)."""
     i18n = i18n or make_i18n(services.settings.default_locale)
+    storage, isolation = state or (SQLiteStorage(services.db), EventIsolation())
     dp = Dispatcher(
-        storage=SQLiteStorage(services.db),
-        events_isolation=EventIsolation(),
+        storage=storage,
+        events_isolation=isolation,
         **services.as_workflow_data(),
     )
     for middleware in first:

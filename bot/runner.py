@@ -31,7 +31,9 @@ from bot.jobs import BackgroundJobs
 from bot.polling import InboxPolling, LateCallbackAnswers
 from bot.retry import KeepResponseModels, RetryAfter
 from bot.settings import Settings
+from bot.storage import redis_state
 from bot.web import bind, build_web_app, serve
+from bot.webhook import InboxDrain, WebhookEndpoint
 from emulator.engine import Engine
 from emulator.server import DEFAULT_TOKEN, STATE_KEY, build_emulator_app
 from services.clock import Clock
@@ -97,6 +99,7 @@ class Runtime:
     polling: InboxPolling | None = None
     _jobs_task: asyncio.Task[None] | None = None
     jobs: BackgroundJobs | None = None
+    webhook: WebhookEndpoint | None = None
 
     @property
     def emulated(self) -> bool:
@@ -116,8 +119,14 @@ class Runtime:
             self._client = httpx.AsyncClient(timeout=5)
             # Outermost: every update is reported, even one skipped as already handled.
             first.append(ReportHandled(self._client, self))
-        self.dp = build_dispatcher(self.services, i18n, first)
-        self._runners.append(await serve(build_web_app(self.services), sock))
+        redis_url = settings.redis_url
+        state = None if redis_url is None else redis_state(redis_url.get_secret_value())
+        self.dp = build_dispatcher(self.services, i18n, first, state=state)
+        web_app = build_web_app(self.services)
+        if settings.webhook_secret is not None and settings.webhook_url:
+            self.webhook = WebhookEndpoint(settings.webhook_secret.get_secret_value())
+            self.webhook.register(web_app, settings.webhook_path)
+        self._runners.append(await serve(web_app, sock))
         defaults = DefaultBotProperties(parse_mode=ParseMode.HTML)
         if self.emulated:
             engine = None
@@ -141,11 +150,23 @@ class Runtime:
         self.bot.session.middleware(RetryAfter())
         self.bot.session.middleware(LateCallbackAnswers())
         await register_commands(self.bot, i18n)
-        await self.bot.delete_webhook(drop_pending_updates=False)
+        if self.webhook is None:
+            await self.bot.delete_webhook(drop_pending_updates=False)
         self.jobs = build_jobs(self.services, self.bot, i18n)
         self._jobs_task = asyncio.create_task(self.jobs.run())
         await self.dp.emit_startup(bot=self.bot)
-        self.polling = InboxPolling(self.dp, self.bot, self.services.inbox)
+        if self.webhook is not None:
+            drain = InboxDrain(
+                self.dp,
+                self.bot,
+                self.services.inbox,
+                url=settings.webhook_url,
+                secret=self.webhook.secret,
+            )
+            self.webhook.attach(drain)
+            self.polling = drain
+        else:
+            self.polling = InboxPolling(self.dp, self.bot, self.services.inbox)
         self._polling = asyncio.create_task(self.polling.run())
 
     async def _seed_demo_owner(self, engine: Engine) -> None:
@@ -170,6 +191,8 @@ class Runtime:
         await self._polling
 
     async def stop(self) -> None:
+        if self.webhook is not None:
+            self.webhook.detach()
         for runner in self._runners:
             if STATE_KEY in runner.app:
                 await runner.app[STATE_KEY].close()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.operator import normalize_phone
 
 DEMO_CATALOGUE = Path(__file__).resolve().parent.parent / "catalogue" / "demo.toml"
+# Telegram's rule for setWebhook's secret_token.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 HashAlgorithm = Literal["md5", "ripemd160", "sha1", "sha256", "sha384", "sha512"]
 
 
@@ -114,6 +118,12 @@ class Settings(BaseSettings):
     # (or made on first start in) a 0600 file next to the database, `<DATABASE_PATH>.code-key`,
     # so a copy of the database alone reveals no code.
     code_key: SecretStr | None = None
+    # Webhook mode: the public address Telegram POSTs updates to (its path is served by the web
+    # app); empty = long polling. WEBHOOK_SECRET is Telegram's X-Telegram-Bot-Api-Secret-Token.
+    webhook_url: str = ""
+    webhook_secret: SecretStr | None = None
+    # Redis for conversation state and per-person locks shared by replicas; empty = the database.
+    redis_url: SecretStr | None = None
 
     @field_validator("catalogue_path", mode="before")
     @classmethod
@@ -144,6 +154,43 @@ class Settings(BaseSettings):
                 normalize_phone(item)
         return value
 
+    @field_validator("webhook_secret", "redis_url", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_as_telegram_takes_it(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters A-Z, a-z, 0-9, _ or -")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url_is_an_address(cls, value: str) -> str:
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("must be an http(s) address like https://bot.example.com/telegram")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_is_complete(self) -> Settings:
+        if not self.webhook_url:
+            return self
+        if self.webhook_secret is None:
+            # Anyone who finds the address could post updates as any person: never without it.
+            raise ValueError("WEBHOOK_SECRET is required with WEBHOOK_URL")
+        if self.bot_token is not None and not self.webhook_url.startswith("https://"):
+            raise ValueError("WEBHOOK_URL must be https: Telegram delivers only over TLS")
+        return self
+
+    @property
+    def webhook_path(self) -> str:
+        """Where the web app serves the webhook: the path of WEBHOOK_URL (a proxy keeps it)."""
+        return urlsplit(self.webhook_url).path or "/"
+
     def deactivated_phone_list(self) -> list[str]:
         return [normalize_phone(p) for p in self.deactivated_phones.split(",") if p.strip()]
 
@@ -159,4 +206,6 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "__".join(str(part) for part in first["loc"]).upper()
+        if not name:  # a rule between settings names them in its message
+            raise SettingsError(f"invalid settings: {first['msg']}") from None
         raise SettingsError(f"invalid setting {name}: {first['msg']}") from None

@@ -9,6 +9,7 @@ from typing import Any
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import (
+    BaseEventIsolation,
     BaseStorage,
     DefaultKeyBuilder,
     KeyBuilder,
@@ -73,3 +74,15 @@ class SQLiteStorage(BaseStorage):
         """Close the database if this storage owns it; a shared one is closed by the app."""
         if self.owns_db:
             await self.db.close()
+
+
+def redis_state(url: str) -> tuple[BaseStorage, BaseEventIsolation]:
+    """aiogram's own Redis storage and locks: replicas share conversations and take one
+    person's updates one at a time between them. Keys are built as for SQLite, so one person's
+    state and lock mean the same thing in both.
+    """
+    # Imported here: a bot without Redis does not pay for loading the client at start.
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    storage = RedisStorage.from_url(url, key_builder=DefaultKeyBuilder(with_destiny=True))
+    return storage, storage.create_isolation()

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from emulator.engine import Engine, TelegramError
+from emulator.webhook import WEBHOOK_KEY, Webhook, webhook_call
 
 STATIC = Path(__file__).resolve().parent / "static"
 DEFAULT_TOKEN = "1234567890:LOCAL-EMULATOR-TOKEN"
@@ -76,6 +77,12 @@ async def bot_api(request: web.Request) -> web.Response:
         )
     method = request.match_info["method"]
     params = await _params(request)
+    try:
+        answer = await webhook_call(request.app, state, method, params)
+    except TelegramError as error:
+        return web.json_response(error.payload(), status=error.code)
+    if answer is not None:
+        return web.json_response({"ok": True, "result": answer})
     if method.lower() == "getupdates":
         return await _get_updates(state, params)
     if method.lower() == "deletewebhook":
@@ -351,5 +358,11 @@ def build_emulator_app(engine: Engine | None = None, token: str = DEFAULT_TOKEN)
         await app[STATE_KEY].close()
 
     app.on_shutdown.append(wake_long_polls)
+    app[WEBHOOK_KEY] = Webhook()
+
+    async def stop_webhook(app: web.Application) -> None:
+        await app[WEBHOOK_KEY].stop()
+
+    app.on_shutdown.append(stop_webhook)
     app.router.add_static("/static", STATIC)
     return app

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from services.clock import ManualClock
 from services.db import Database
 from services.ledger import Ledger
 from tests.harness import Harness, running_harness
 from tests.live import LiveHarness, running_live
+from tests.servers import REDIS, private_server
 
 
 @pytest.fixture
@@ -51,3 +53,20 @@ async def chat(
         assert not h.errors.records, [r.getMessage() for r in h.errors.records]
         report = await h.services.ledger.check_invariants()
         assert report.ok, report
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with private_server(REDIS, tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    """An empty Redis database for each test (the same ids in two tests must not meet)."""
+    client = redis.Redis.from_url(redis_server)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return redis_server
