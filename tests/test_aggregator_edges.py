@@ -210,3 +210,22 @@ async def test_op_state_of_a_paid_invoice_is_a_success_the_shop_settles_on(
     harness.clock.advance(minutes=6)
     assert await harness.services.checkout().reconcile() == [order]
     assert (await harness.services.merchant.order(order)).status == "paid"
+
+
+async def test_asking_again_the_second_a_bill_ran_out_gives_a_fresh_one_to_pay(
+    harness: Harness,
+) -> None:
+    aggregator = harness.services.aggregator
+    aggregator.bill_ttl = 600  # bills live 10 minutes, the order 30
+    anna = harness.person()
+    order, bill_id = await billed(harness, anna)
+    first = await aggregator.bill(bill_id)
+    harness.clock.advance(seconds=to_ts(first.expires_at) - to_ts(harness.clock.now()))
+    fresh = await aggregator.issue_bill(first.operation_id, PHONE)
+    assert fresh.id != first.id and fresh.expires_at > first.expires_at
+    paid = await aggregator.pay_bill_from_wallet(fresh.id, method="app")
+    assert paid.status == "PAID"
+    assert (await aggregator.bill(first.id)).status == "REJECTED"  # only one bill can be paid
+    assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000 - ROSES
+    await harness.drain()
+    assert (await harness.services.merchant.order(order)).status == "paid"
