@@ -31,7 +31,7 @@ from services.inbox import Inbox, update_key
 from services.ledger import Ledger
 from services.merchant import Merchant
 from services.operator import Operator
-from services.outbox import Outbox
+from services.outbox import Kind, Outbox
 from services.robokassa import REAL_REFUND_URL, Robokassa
 from services.terminal import CashDesk, CashRules
 from services.wallet import WalletRules, WalletService
@@ -341,14 +341,14 @@ class RememberPeople(BaseMiddleware):
 def renderers() -> dict[str, Renderer]:
     """Outbox message kinds and the journey that knows how to word them."""
     return {
-        "receipt_credited": topup.render_receipt_credited,
-        "order_paid_owner": owner.render_order_paid_owner,
-        "order_paid_buyer": shop.render_order_paid_buyer,
-        "order_expired": shop.render_order_expired,
-        "order_fulfilled": shop.render_order_fulfilled,
-        "order_refunded_buyer": shop.render_order_refunded_buyer,
-        "refund_result_owner": owner.render_refund_result_owner,
-        "payment_returned": payment.render_payment_returned,
+        Kind.RECEIPT_CREDITED: topup.render_receipt_credited,
+        Kind.ORDER_PAID_OWNER: owner.render_order_paid_owner,
+        Kind.ORDER_PAID_BUYER: shop.render_order_paid_buyer,
+        Kind.ORDER_EXPIRED: shop.render_order_expired,
+        Kind.ORDER_FULFILLED: shop.render_order_fulfilled,
+        Kind.ORDER_REFUNDED_BUYER: shop.render_order_refunded_buyer,
+        Kind.REFUND_RESULT_OWNER: owner.render_refund_result_owner,
+        Kind.PAYMENT_RETURNED: payment.render_payment_returned,
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,8 @@ from services.outbox import Outbox, OutboxMessage
 log = logging.getLogger(__name__)
 
 Rendered = tuple[str, InlineKeyboardMarkup | None]
-Renderer = Callable[[dict[str, Any]], Rendered]
+# A renderer takes the payload type services/outbox.py gives its message kind.
+Renderer = Callable[[Any], Rendered]
 MAX_ATTEMPTS = 10
 
 
@@ -44,7 +45,7 @@ class OutboxWorker:
         bot: Bot,
         outbox: Outbox,
         i18n: I18n,
-        renderers: dict[str, Renderer],
+        renderers: Mapping[str, Renderer],
         *,
         pacing: Pacing | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,

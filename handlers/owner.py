@@ -19,7 +19,10 @@ from handlers.callbacks import Callback, MenuAction, MenuCb
 from handlers.keyboards import button, home_button, newer_older
 from handlers.screens import fetch_page, show, user_id
 from services.checkout import Checkout, Refund, RefundNotPossible
-from services.merchant import InviteInvalid, Merchant, NotAnOwner, Order
+from services.merchant import Merchant
+from services.orders import Order
+from services.outbox import OrderPaid, RefundResult
+from services.owners import InviteInvalid, NotAnOwner
 
 FILTERS = ("paid", "awaiting", "fulfilled")
 PER_PAGE = 10
@@ -56,7 +59,7 @@ def status_name(status: str) -> str:
     }.get(status, status)
 
 
-def render_order_paid_owner(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_order_paid_owner(payload: OrderPaid) -> tuple[str, InlineKeyboardMarkup | None]:
     paid_at = datetime.fromtimestamp(payload["paid_at"], UTC)
     text = _(
         "🛒 New paid order No. {number}\n{shop}\n{quantity} × {item} = <b>{amount}</b>\n"
@@ -84,7 +87,7 @@ def render_order_paid_owner(payload: dict[str, Any]) -> tuple[str, InlineKeyboar
 
 
 def render_refund_result_owner(
-    payload: dict[str, Any],
+    payload: RefundResult,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The outcome of a refund that Robokassa finished after the owner had moved on."""
     if payload["done"]:

@@ -26,10 +26,13 @@ from handlers.callbacks import Callback, MenuAction, MenuCb
 from handlers.keyboards import button, home_button
 from handlers.phones import read_phone
 from handlers.screens import show, user_id
-from services.aggregator import Aggregator, Bill, BillClosed, BillNotFound, NoWalletOnPhone
+from services.aggregator import Aggregator
+from services.bills import Bill, BillClosed, BillNotFound, NoWalletOnPhone
 from services.errors import InsufficientFunds
-from services.merchant import Merchant, Order, OrderNotFound
+from services.merchant import Merchant
 from services.operator import PhoneDeactivated
+from services.orders import Order, OrderNotFound
+from services.outbox import PaymentReturned
 from services.robokassa import QIWI_LABEL
 from services.secrets import looks_like_secret_key
 from services.wallet import (
@@ -74,7 +77,7 @@ def payment_buttons(order: Order) -> list[list[InlineKeyboardButton]]:
     return [[button(_("💳 Pay via Robokassa"), PayCb(action=PayAction.start, order=order.id))]]
 
 
-def render_payment_returned(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_payment_returned(payload: PaymentReturned) -> tuple[str, InlineKeyboardMarkup | None]:
     """Money reached an order that could no longer be paid; it went back to the payer."""
     if payload.get("reason") == "cancelled":
         why = _("Order No. {number} ({item}) had been cancelled when the payment arrived.")

@@ -18,17 +18,11 @@ from bot.settings import Settings
 from handlers.callbacks import Callback, MenuAction, MenuCb
 from handlers.keyboards import button, home_button, newer_older
 from handlers.screens import fetch_page, show, user_id
-from services.merchant import (
-    BadQuantity,
-    Item,
-    ItemNotFound,
-    Merchant,
-    Order,
-    OrderNotFound,
-    SoldOut,
-    TooManyOpenOrders,
-)
+from services.catalogue import Item, ItemNotFound
+from services.merchant import Merchant
 from services.numbers import parse_id
+from services.orders import BadQuantity, Order, OrderNotFound, SoldOut, TooManyOpenOrders
+from services.outbox import OrderExpired, OrderFulfilled, OrderPaid, OrderRefunded
 from services.wallet import WalletService
 
 PAGE = 6
@@ -109,7 +103,7 @@ def order_keyboard(order: Order, extra: list[list[InlineKeyboardButton]]) -> Inl
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def render_order_expired(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_order_expired(payload: OrderExpired) -> tuple[str, InlineKeyboardMarkup | None]:
     text = _("⌛ Order No. {number} ({item}) was not paid in time and is cancelled.").format(
         number=payload["order"], item=html.escape(payload["item"])
     )
@@ -121,7 +115,7 @@ def render_order_expired(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMa
     return text, markup
 
 
-def render_order_paid_buyer(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_order_paid_buyer(payload: OrderPaid) -> tuple[str, InlineKeyboardMarkup | None]:
     from datetime import UTC, datetime
 
     paid_at = datetime.fromtimestamp(payload["paid_at"], UTC)
@@ -140,7 +134,7 @@ def render_order_paid_buyer(payload: dict[str, Any]) -> tuple[str, InlineKeyboar
     return f"{text}\n<pre>{body}</pre>", InlineKeyboardMarkup(inline_keyboard=[[home_button()]])
 
 
-def render_order_fulfilled(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_order_fulfilled(payload: OrderFulfilled) -> tuple[str, InlineKeyboardMarkup | None]:
     return _("📦 Order No. {number} ({item}) has been handed over by {shop}. Thank you!").format(
         number=payload["order"],
         item=html.escape(payload["item"]),
@@ -149,7 +143,7 @@ def render_order_fulfilled(payload: dict[str, Any]) -> tuple[str, InlineKeyboard
 
 
 def render_order_refunded_buyer(
-    payload: dict[str, Any],
+    payload: OrderRefunded,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     text = _(
         "↩️ {shop} has refunded {amount} for order No. {number} ({item}). The money goes back "

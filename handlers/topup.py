@@ -20,10 +20,12 @@ from handlers.callbacks import Callback, MenuAction, MenuCb
 from handlers.keyboards import button, home_button
 from handlers.phones import read_phone
 from handlers.screens import show, user_id
-from services.aggregator import Aggregator, BillClosed
+from services.aggregator import Aggregator
+from services.bills import BillClosed
 from services.money import AmountNotUnderstood, parse_rubles
 from services.numbers import parse_id
 from services.operator import NotProved, Operator, PhoneDeactivated
+from services.outbox import ReceiptCredited
 from services.terminal import (
     BANKNOTES,
     BadAmount,
@@ -233,7 +235,7 @@ def receipt_status_text(receipt: Receipt) -> str:
     )
 
 
-def render_receipt_credited(payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_receipt_credited(payload: ReceiptCredited) -> tuple[str, InlineKeyboardMarkup | None]:
     """The outbox message sent when a delayed receipt is finally credited."""
     text = _("💰 The money for receipt No. {number} has arrived: {sum} to wallet {phone}.").format(
         number=payload["receipt"], sum=money(payload["amount"]), phone=phone(payload["phone"])

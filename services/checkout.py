@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import httpx
 
 from services import ledger
-from services.aggregator import CLEARING, open_clearing
 from services.clock import Clock, to_ts
 from services.db import Database
 from services.errors import DomainError
-from services.merchant import Merchant, Order, mark_paid_in, order_row
-from services.outbox import enqueue
+from services.merchant import Merchant
+from services.orders import Order, mark_paid_in, order_row
+from services.outbox import Kind, OrderRefunded, PaymentReturned, RefundResult, enqueue
 from services.robokassa import QIWI_LABEL, Robokassa, format_out_sum, parse_out_sum
 
 log = logging.getLogger(__name__)
@@ -111,11 +111,11 @@ def settle_in(conn: sqlite3.Connection, order_id: int, amount: int, now: int) ->
         return Settled(order, newly_paid=False, returning=True)
     already = order.status in ("paid", "fulfilled")
     paid = mark_paid_in(conn, order_id, now)
-    open_clearing(conn, now)
+    ledger.open_clearing(conn, now)
     ledger.open_account(conn, shop_account(order.shop_id), "shop", now=now)
     ledger.post(
         conn,
-        CLEARING,
+        ledger.CLEARING_ACCOUNT,
         shop_account(order.shop_id),
         amount,
         f"order:{order_id}:settle",
@@ -333,7 +333,7 @@ class Checkout:
                 owner = conn.execute(
                     "SELECT requested_by FROM refunds WHERE order_id = ?", (order_id,)
                 ).fetchone()[0]
-                result = {
+                result: RefundResult = {
                     "order": order_id,
                     "amount": refund.amount,
                     "done": outcome == "finished",
@@ -342,7 +342,7 @@ class Checkout:
                 enqueue(
                     conn,
                     owner,
-                    "refund_result_owner",
+                    Kind.REFUND_RESULT_OWNER,
                     result,
                     f"order:{order_id}:refund:owner",
                     now=now,
@@ -360,7 +360,7 @@ class Checkout:
                 (now, order_id),
             )
             if refund.to_payer:  # the shop never had this money: only the payer hears of it
-                returned = {
+                returned: PaymentReturned = {
                     "order": order.id,
                     "item": order.item_name,
                     "shop": order.shop_name,
@@ -368,19 +368,19 @@ class Checkout:
                     "reason": order.status,
                 }
                 key = f"order:{order_id}:returned"
-                enqueue(conn, order.user_id, "payment_returned", returned, key, now=now)
+                enqueue(conn, order.user_id, Kind.PAYMENT_RETURNED, returned, key, now=now)
                 return
             ledger.post(
                 conn,
                 shop_account(order.shop_id),
-                CLEARING,
+                ledger.CLEARING_ACCOUNT,
                 refund.amount,
                 f"order:{order_id}:refund",
                 now=now,
                 memo="refund",
                 reference=str(order_id),
             )
-            payload = {
+            payload: OrderRefunded = {
                 "order": order.id,
                 "shop": order.shop_name,
                 "item": order.item_name,
@@ -389,7 +389,7 @@ class Checkout:
             enqueue(
                 conn,
                 order.user_id,
-                "order_refunded_buyer",
+                Kind.ORDER_REFUNDED_BUYER,
                 payload,
                 f"order:{order_id}:refund",
                 now=now,

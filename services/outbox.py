@@ -9,10 +9,99 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
+from typing import Literal, TypedDict, overload
 
 from services.clock import Clock, to_ts
 from services.db import Database
+
+
+class Kind(StrEnum):
+    """What a message announces; each kind has its payload type below and one renderer."""
+
+    RECEIPT_CREDITED = "receipt_credited"
+    ORDER_PAID_OWNER = "order_paid_owner"
+    ORDER_PAID_BUYER = "order_paid_buyer"
+    ORDER_EXPIRED = "order_expired"
+    ORDER_FULFILLED = "order_fulfilled"
+    ORDER_REFUNDED_BUYER = "order_refunded_buyer"
+    REFUND_RESULT_OWNER = "refund_result_owner"
+    PAYMENT_RETURNED = "payment_returned"
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    BLOCKED = "blocked"  # the person blocked the bot: never retried
+    FAILED = "failed"  # Telegram refused it for good, or too many tries
+
+
+# Payloads are stored as JSON and read back by the renderers: plain values only.
+
+
+class ReceiptCredited(TypedDict):
+    receipt: int
+    amount: int
+    phone: str
+
+
+class OrderPaid(TypedDict):
+    """The owners' note and the buyer's receipt carry the same facts."""
+
+    order: int
+    shop: str  # the shop's name
+    item: str
+    quantity: int
+    unit_price: int
+    amount: int
+    buyer: str
+    contact: str
+    paid_at: int
+
+
+class OrderExpired(TypedDict):
+    order: int
+    item: str
+    shop: str  # the shop's id: the message leads back to it
+
+
+class OrderFulfilled(TypedDict):
+    order: int
+    item: str
+    shop: str
+
+
+class OrderRefunded(TypedDict):
+    order: int
+    shop: str
+    item: str
+    amount: int
+
+
+class RefundResult(TypedDict):
+    order: int
+    amount: int
+    done: bool
+    reason: str  # Robokassa's words when it refused
+
+
+class PaymentReturned(TypedDict):
+    order: int
+    item: str
+    shop: str
+    amount: int
+    reason: str  # the order's status when the money came: cancelled or expired
+
+
+Payload = (
+    ReceiptCredited
+    | OrderPaid
+    | OrderExpired
+    | OrderFulfilled
+    | OrderRefunded
+    | RefundResult
+    | PaymentReturned
+)
 
 
 @dataclass(frozen=True)
@@ -20,16 +109,87 @@ class OutboxMessage:
     id: int
     chat_id: int
     kind: str
-    payload: dict[str, Any]
+    payload: Payload
     attempts: int
     locale: str
 
 
+# One overload per kind, so a payload that does not match its kind is a type error.
+@overload
 def enqueue(
     conn: sqlite3.Connection,
     chat_id: int,
-    kind: str,
-    payload: dict[str, Any],
+    kind: Literal[Kind.RECEIPT_CREDITED],
+    payload: ReceiptCredited,
+    dedupe_key: str,
+    *,
+    now: int,
+) -> None: ...
+@overload
+def enqueue(
+    conn: sqlite3.Connection,
+    chat_id: int,
+    kind: Literal[Kind.ORDER_PAID_OWNER, Kind.ORDER_PAID_BUYER],
+    payload: OrderPaid,
+    dedupe_key: str,
+    *,
+    now: int,
+) -> None: ...
+@overload
+def enqueue(
+    conn: sqlite3.Connection,
+    chat_id: int,
+    kind: Literal[Kind.ORDER_EXPIRED],
+    payload: OrderExpired,
+    dedupe_key: str,
+    *,
+    now: int,
+) -> None: ...
+@overload
+def enqueue(
+    conn: sqlite3.Connection,
+    chat_id: int,
+    kind: Literal[Kind.ORDER_FULFILLED],
+    payload: OrderFulfilled,
+    dedupe_key: str,
+    *,
+    now: int,
+) -> None: ...
+@overload
+def enqueue(
+    conn: sqlite3.Connection,
+    chat_id: int,
+    kind: Literal[Kind.ORDER_REFUNDED_BUYER],
+    payload: OrderRefunded,
+    dedupe_key: str,
+    *,
+    now: int,
+) -> None: ...
+@overload
+def enqueue(
+    conn: sqlite3.Connection,
+    chat_id: int,
+    kind: Literal[Kind.REFUND_RESULT_OWNER],
+    payload: RefundResult,
+    dedupe_key: str,
+    *,
+    now: int,
+) -> None: ...
+@overload
+def enqueue(
+    conn: sqlite3.Connection,
+    chat_id: int,
+    kind: Literal[Kind.PAYMENT_RETURNED],
+    payload: PaymentReturned,
+    dedupe_key: str,
+    *,
+    now: int,
+) -> None: ...
+def enqueue(
+    conn: sqlite3.Connection,
+    chat_id: int,
+    kind: Kind,
+    payload: Payload,
     dedupe_key: str,
     *,
     now: int,
@@ -86,12 +246,12 @@ class Outbox:
 
     async def mark_blocked(self, message_id: int, error: str) -> None:
         """The person blocked the bot: recorded, never retried."""
-        await self._finish(message_id, "blocked", error)
+        await self._finish(message_id, Status.BLOCKED, error)
 
     async def mark_failed(self, message_id: int, error: str) -> None:
-        await self._finish(message_id, "failed", error)
+        await self._finish(message_id, Status.FAILED, error)
 
-    async def _finish(self, message_id: int, status: str, error: str) -> None:
+    async def _finish(self, message_id: int, status: Status, error: str) -> None:
         await self.db.transaction(
             lambda c: c.execute(
                 "UPDATE outbox SET status = ?, last_error = ?, attempts = attempts + 1"

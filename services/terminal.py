@@ -21,7 +21,7 @@ from services.clock import Clock, from_ts, to_ts
 from services.db import Database
 from services.errors import DomainError
 from services.operator import mobile_account, require_active
-from services.outbox import enqueue
+from services.outbox import Kind, enqueue
 from services.requests import handled, remember
 from services.wallet import WalletBlocked, WalletNotFound, wallet_account
 
@@ -450,7 +450,7 @@ class CashDesk:
             enqueue(
                 conn,
                 row["user_id"],
-                "receipt_credited",
+                Kind.RECEIPT_CREDITED,
                 {"receipt": int(number), "amount": row["credited"], "phone": row["phone"]},
                 f"receipt:{number}:credited",
                 now=now,

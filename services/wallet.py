@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from services import ledger
 from services.clock import MOSCOW, Clock, from_ts, to_ts
@@ -136,10 +137,15 @@ class CodeSent:
     reregistration: bool
 
 
+class WalletStatus(StrEnum):
+    ACTIVE = "active"
+    BLOCKED = "blocked"  # the number was deactivated by the operator
+
+
 @dataclass(frozen=True)
 class WalletInfo:
     phone: str
-    status: str
+    status: WalletStatus
     level: str
     balance: int
     spent_this_month: int
@@ -150,7 +156,7 @@ class WalletInfo:
 
     @property
     def active(self) -> bool:
-        return self.status == "active"
+        return self.status == WalletStatus.ACTIVE
 
 
 @dataclass(frozen=True)
@@ -436,7 +442,7 @@ class WalletService:
             (phone,),
         )
         assert row is not None
-        info = WalletInfo(phone, row["status"], row["level"], row["balance"], 0)
+        info = WalletInfo(phone, WalletStatus(row["status"]), row["level"], row["balance"], 0)
         return Registered(wallet=info, sms=sms)
 
     def _after_wrong(self, tries: int, locked: int, error: Callable[[int], DomainError]) -> None:
@@ -447,10 +453,10 @@ class WalletService:
 
     # ---- sign-in and secrets ---------------------------------------------------------
 
-    async def has_wallet(self, phone: str) -> str | None:
-        """The wallet's status on this number (`active`/`blocked`), or None."""
+    async def has_wallet(self, phone: str) -> WalletStatus | None:
+        """The wallet's status on this number, or None when the number has none."""
         row = await self.db.fetchone("SELECT status FROM wallets WHERE phone = ?", (phone,))
-        return None if row is None else str(row[0])
+        return None if row is None else WalletStatus(row[0])
 
     async def verify_secret(self, phone: str, secret: str, user_id: int) -> None:
         """Check the wallet's secret key under the attempt limits; raises on a wrong one."""
@@ -533,9 +539,9 @@ class WalletService:
             ).fetchone()
             if row is None:
                 return None
-            status = row["status"]
-            if status == "active" and ensure_phone(conn, row["phone"], now) != "active":
-                status = "blocked"
+            status = WalletStatus(row["status"])
+            if status == WalletStatus.ACTIVE and ensure_phone(conn, row["phone"], now) != "active":
+                status = WalletStatus.BLOCKED
             return WalletInfo(
                 phone=row["phone"],
                 status=status,
