@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from services.aggregator import CLEARING, BillClosed
+from services.bills import CLEARING, BillClosed
 from services.checkout import shop_account
 from services.clock import to_ts
 from services.robokassa import jwt_hs256
