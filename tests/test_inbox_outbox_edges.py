@@ -76,3 +76,25 @@ async def test_the_outbox_keeps_russian_text_readable(harness: Harness) -> None:
         "SELECT payload FROM outbox WHERE kind = 'order_paid_owner'"
     )
     assert row is not None and "Алые паруса" in row[0]
+
+
+async def test_after_a_network_error_the_bot_waits_before_trying_again(harness: Harness) -> None:
+    """Telegram is not hammered: the next try comes after a pause, and the error is recorded."""
+    olga = await owner(harness)
+    order = await buy_last_copy(harness.person())
+    await harness.services.merchant.mark_paid(order)
+    harness.session.fail_next("sendMessage", TelegramError(500, "Internal Server Error"))
+    await harness.jobs.run_once()
+    calls = len(harness.session.calls)
+    await harness.jobs.run_once()  # the same second: still waiting
+    to_olga = [c for c in harness.session.calls[calls:] if c[1].get("chat_id") == str(olga.id)]
+    assert to_olga == []
+    row = await harness.services.db.fetchone(
+        "SELECT status, attempts, last_error FROM outbox"
+        " WHERE chat_id = ? AND kind = 'order_paid_owner'",
+        (olga.id,),
+    )
+    assert row is not None and (row[0], row[1]) == ("pending", 1) and "Internal" in row[2]
+    harness.clock.advance(seconds=2)
+    await harness.jobs.run_once()
+    assert len([m for m in olga.bot_messages() if m.text.startswith("🛒")]) == 1
