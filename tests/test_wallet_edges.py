@@ -7,11 +7,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.clock import ManualClock
+from services.clock import ManualClock, to_ts
 from services.db import Database
 from services.ledger import Ledger
 from services.operator import Operator
-from services.wallet import MonthlyLimitExceeded, WalletRules, WalletService, wallet_account
+from services.wallet import (
+    MonthlyLimitExceeded,
+    TooManyAttempts,
+    WalletRules,
+    WalletService,
+    WrongSecret,
+    wallet_account,
+)
 
 PHONE = "+79123456789"
 CASH = "external:cash"
@@ -80,3 +87,26 @@ async def test_a_wallet_moved_down_a_level_after_spending_more_has_no_room_left(
     assert info is not None and info.spent_this_month == BASIC_MONTH
     assert info.limits.monthly_payments == 4_000_000
     assert await ledger.balance(wallet_account(PHONE)) == 100_000
+
+
+async def wrong_keys_until_locked(wallets: WalletService, user: int) -> list[int]:
+    """Wrong secret keys typed by `user` until refused; the attempts left after each."""
+    lefts = []
+    while True:
+        try:
+            await wallets.verify_secret(PHONE, "AAAA-BBBB-CCCC", user)
+        except WrongSecret as wrong:
+            lefts.append(wrong.attempts_left)
+        except TooManyAttempts:
+            return lefts
+
+
+async def test_after_the_cool_down_the_whole_allowance_is_back_at_the_second_promised(
+    wallets: WalletService, clock: ManualClock
+) -> None:
+    assert await wrong_keys_until_locked(wallets, 1) == [4, 3, 2, 1]
+    with pytest.raises(TooManyAttempts) as locked:
+        await wallets.verify_secret(PHONE, "AAAA-BBBB-CCCC", 1)
+    clock.advance(seconds=to_ts(locked.value.until) - to_ts(clock.now()))
+    # The lock ends the second it said it would, and the account has all its tries again.
+    assert await wrong_keys_until_locked(wallets, 1) == [4, 3, 2, 1]
