@@ -138,7 +138,7 @@ def build_sandbox_routes(app: web.Application, aggregator: Aggregator) -> None:
         )
         return _xml(
             "OperationStateResponse",
-            "<Result><Code>0</Code></Result>"
+            f"<Result><Code>{code}</Code></Result>"
             f"<State><Code>{op.state}</Code><RequestDate>{stamp}</RequestDate>"
             f"<StateDate>{stamp}</StateDate></State>"
             f"<Info><IncCurrLabel>Qiwi40PS</IncCurrLabel><IncSum>{op.out_sum}</IncSum>"

@@ -369,6 +369,10 @@ def main(argv: list[str] | None = None) -> int:
         done += 1
         mark = {"killed": ".", "timeout": "T", "survived": "S", "untested": "U", "error": "E"}
         print(mark[outcome.status], end="" if done % 80 else f" {done}/{total}\n", flush=True)
+        if outcome.status not in ("killed", "timeout"):
+            # Named at once, so a long run's survivors can be looked at while it goes on.
+            m = outcome.mutant
+            print(f"\n  {outcome.status}: {m.path}:{m.line} {m.key}", flush=True)
 
     outcomes = run_mutants(
         targets,
