@@ -6,13 +6,24 @@ a 502 answered for it (Telegram then sends the update again).
 from __future__ import annotations
 
 import itertools
+import logging
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import aiohttp
+import httpx
 from aiohttp import web
+
+from bot.runner import Runtime
+from bot.settings import Settings
+from emulator.server import DEFAULT_TOKEN
+from services.clock import ManualClock
+from tests.harness import ErrorLog
+from tests.live import LiveHarness
 
 FORWARDED = ("content-type", "x-telegram-bot-api-secret-token")
 
@@ -89,3 +100,43 @@ async def failing_replica(status: int = 500) -> AsyncIterator[tuple[str, list[in
         yield f"http://127.0.0.1:{runner.addresses[0][1]}", calls
     finally:
         await runner.cleanup()
+
+
+SECRET = "webhook-secret_for-tests"
+PATH = "/telegram/webhook"
+
+
+@asynccontextmanager
+async def webhook_bot(
+    tmp_path: Path, *replicas_before: str, **settings: Any
+) -> AsyncIterator[tuple[LiveHarness, RoundRobin]]:
+    """The real bot in webhook mode behind a round-robin balancer (after `replicas_before`)."""
+    async with round_robin(*replicas_before) as balancer:
+        config = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            database_path=tmp_path / "live.sqlite3",
+            web_port=0,
+            emulator_port=0,
+            webhook_url=balancer.url + PATH,
+            webhook_secret=SECRET,
+            **settings,
+        )
+        clock = ManualClock()
+        runtime = Runtime(config, clock=clock)
+        errors = ErrorLog()
+        logging.getLogger().addHandler(errors)
+        try:
+            await runtime.start()
+            balancer.backends.append(runtime.web_url)
+            assert runtime.services is not None
+            runtime.services.cash.delayed = lambda: False
+            async with httpx.AsyncClient(base_url=runtime.emulator_url, timeout=30) as client:
+                yield LiveHarness(runtime, client, clock, errors), balancer
+        finally:
+            logging.getLogger().removeHandler(errors)
+            await runtime.stop()
+    assert not errors.records, [r.getMessage() for r in errors.records]
+
+
+async def bot_api(h: LiveHarness, method: str, **params: Any) -> httpx.Response:
+    return await h.client.post(f"/bot{DEFAULT_TOKEN}/{method}", json=params)

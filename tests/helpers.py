@@ -345,3 +345,27 @@ async def operations(h: Harness) -> int:
     row = await h.services.db.fetchone("SELECT COUNT(*) FROM rk_operations")
     assert row is not None
     return int(row[0])
+
+
+async def bill_of(harness: Harness, order: int) -> int:
+    row = await harness.services.db.fetchone(
+        "SELECT b.id FROM bills b JOIN rk_operations o ON o.id = b.operation_id"
+        " WHERE o.inv_id = ? ORDER BY b.id DESC",
+        (order,),
+    )
+    assert row is not None
+    return int(row[0])
+
+
+async def paid_roses(harness: Harness) -> tuple[Person, Person, int]:
+    olga = await owner_of(harness, "flowers")
+    anna = harness.person()
+    order = await pay_roses_in_app(harness, anna)
+    return olga, anna, order
+
+
+async def owner(h: Harness, shop: str = "books") -> Person:
+    olga = h.person("Ольга", phone="+79990000001")
+    token = await h.services.merchant.create_invite(shop)
+    await olga.send(f"/start owner-{token}")
+    return olga

@@ -12,10 +12,7 @@ from services.clock import to_ts
 from services.robokassa import jwt_hs256
 from services.wallet import wallet_account
 from tests.harness import Harness, Person
-from tests.test_order_lifecycle import bill_of
-from tests.test_payment_journey import PHONE, fund, order_roses, to_invoice
-from tests.test_refunds import paid_roses
-from tests.test_wallet_journey import register
+from tests.helpers import PHONE, bill_of, fund, order_roses, paid_roses, register, to_invoice
 
 ROSES = 189_000
 
@@ -46,7 +43,7 @@ async def test_a_bill_cannot_be_paid_at_the_second_it_runs_out(harness: Harness)
     # The expiry job records it, and the shop's OpStateExt sees the invoice cancelled.
     assert await aggregator.expire_bills() == [bill_id]
     assert (await aggregator.bill(bill_id)).status == "EXPIRED"
-    state = await harness.services.checkout().robokassa.op_state(bill.inv_id)
+    state = await harness.services.checkout.robokassa.op_state(bill.inv_id)
     assert (state.result_code, state.state_code) == (0, 10)
 
 
@@ -90,7 +87,7 @@ async def test_a_bill_never_outlives_its_order(harness: Harness) -> None:
     # Past the order's time the invoice is over in the sandbox too, even before the shop looks.
     harness.clock.advance(minutes=20)
     assert await harness.services.aggregator.expire_bills() == [bill.id]
-    state = await harness.services.checkout().robokassa.op_state(order)
+    state = await harness.services.checkout.robokassa.op_state(order)
     assert state.state_code == 10
 
 
@@ -101,7 +98,7 @@ async def test_cancelling_an_order_with_an_open_bill_closes_the_invoice_and_retu
     order, bill_id = await billed(harness, anna)
     await harness.services.merchant.cancel_order(order, anna.id)
     assert (await harness.services.aggregator.bill(bill_id)).status == "REJECTED"
-    state = await harness.services.checkout().robokassa.op_state(order)
+    state = await harness.services.checkout.robokassa.op_state(order)
     assert state.state_code == 10  # the shop's OpStateExt: cancelled, not "waiting"
     await harness.drain()
     assert returned_notes(anna) == []  # nothing was paid, so nothing is "returned"
@@ -151,7 +148,7 @@ async def test_refusals_of_the_refund_api_reach_the_shops_client_as_refusals(
     """Robokassa's client (the shop's side) over HTTP: each refusal is `success` false with
     Robokassa's reason, and no money moves."""
     _, _, paid = await paid_roses(harness)
-    robokassa = harness.services.checkout().robokassa
+    robokassa = harness.services.checkout.robokassa
     async with httpx.AsyncClient() as client:
         page = await client.get(robokassa.payment_url("10.00", 777, "Открытка"))
     assert "X-Robokassa-Operation" in page.headers  # an invoice nobody paid
@@ -181,7 +178,7 @@ async def test_a_refund_for_a_shop_the_sandbox_no_longer_serves_is_not_found(
     harness: Harness,
 ) -> None:
     _, _, order = await paid_roses(harness)
-    robokassa = harness.services.checkout().robokassa
+    robokassa = harness.services.checkout.robokassa
     op_key = (await robokassa.op_state(order)).op_key
     assert op_key
     aggregator = harness.services.aggregator
@@ -205,10 +202,10 @@ async def test_op_state_of_a_paid_invoice_is_a_success_the_shop_settles_on(
     aggregator = harness.services.aggregator
     aggregator.drop_callbacks = True
     await aggregator.pay_bill_from_wallet(bill_id, method="app")
-    state = await harness.services.checkout().robokassa.op_state(order)
+    state = await harness.services.checkout.robokassa.op_state(order)
     assert (state.result_code, state.state_code, state.out_sum) == (0, 100, "1890.00")
     harness.clock.advance(minutes=6)
-    assert await harness.services.checkout().reconcile() == [order]
+    assert await harness.services.checkout.reconcile() == [order]
     assert (await harness.services.merchant.order(order)).status == "paid"
 
 

@@ -19,7 +19,7 @@ from services.operator import Operator
 from services.secrets import HASH_WORKERS, check_value, hash_code, hash_value
 from services.wallet import WalletRules, WalletService, WrongCode
 from tests.harness import Harness, running_harness
-from tests.test_wallet_journey import register, sms_value
+from tests.helpers import register, sms_value
 
 PHONE = "+79123456789"
 

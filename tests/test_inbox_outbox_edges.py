@@ -8,7 +8,7 @@ from services.clock import ManualClock, to_ts
 from services.db import Database
 from services.inbox import FORGET_EVERY_SECONDS, Inbox
 from tests.harness import Harness
-from tests.test_shop_journey import buy_last_copy, owner
+from tests.helpers import buy_last_copy, mark_paid, owner
 
 
 async def test_a_running_bot_forgets_handled_updates_on_the_hour(
@@ -31,7 +31,7 @@ async def test_a_message_telegram_refuses_for_good_is_recorded_and_not_sent_agai
 ) -> None:
     olga = await owner(harness)
     order = await buy_last_copy(harness.person())
-    await harness.services.merchant.mark_paid(order)
+    await mark_paid(harness.services.merchant, order)
     harness.session.fail_next("sendMessage", TelegramError(400, "Bad Request: chat not found"))
     await harness.jobs.run_once()
     harness.clock.advance(minutes=10)
@@ -50,28 +50,30 @@ async def test_a_message_held_by_flood_control_is_due_when_telegram_said(
     harness: Harness,
 ) -> None:
     outbox = harness.services.outbox
-    assert await outbox.next_due_at() is None  # nothing to send: nothing to wake up for
+    assert await outbox.due() == []  # nothing to send yet
     olga = await owner(harness)
     order = await buy_last_copy(harness.person())
-    await harness.services.merchant.mark_paid(order)
+    await mark_paid(harness.services.merchant, order)
     pending = [m for m in await outbox.due() if m.chat_id == olga.id]
     assert len(pending) == 1
     now = to_ts(harness.clock.now())
     await outbox.postpone(pending[0].id, 30)  # Telegram: retry after 30 s
     assert olga.id not in [m.chat_id for m in await outbox.due()]
     await harness.drain()  # everything else goes out meanwhile
-    assert await outbox.next_due_at() == now + 30
-    harness.clock.advance(seconds=now + 30 - to_ts(harness.clock.now()))
+    harness.clock.advance(seconds=now + 29 - to_ts(harness.clock.now()))
+    assert olga.id not in [m.chat_id for m in await outbox.due()]  # a second early: still held
+    harness.clock.advance(seconds=1)
+    assert olga.id in [m.chat_id for m in await outbox.due()]
     await harness.drain()
     assert len([m for m in olga.bot_messages() if m.text.startswith("🛒")]) == 1
-    assert await outbox.next_due_at() is None
+    assert await outbox.due() == []
 
 
 async def test_the_outbox_keeps_russian_text_readable(harness: Harness) -> None:
     """An operator looking into the outbox table reads the item's name, not \\u escapes."""
     await owner(harness)
     order = await buy_last_copy(harness.person())
-    await harness.services.merchant.mark_paid(order)
+    await mark_paid(harness.services.merchant, order)
     row = await harness.services.db.fetchone(
         "SELECT payload FROM outbox WHERE kind = 'order_paid_owner'"
     )
@@ -82,7 +84,7 @@ async def test_after_a_network_error_the_bot_waits_before_trying_again(harness: 
     """Telegram is not hammered: the next try comes after a pause, and the error is recorded."""
     olga = await owner(harness)
     order = await buy_last_copy(harness.person())
-    await harness.services.merchant.mark_paid(order)
+    await mark_paid(harness.services.merchant, order)
     harness.session.fail_next("sendMessage", TelegramError(500, "Internal Server Error"))
     await harness.jobs.run_once()
     calls = len(harness.session.calls)

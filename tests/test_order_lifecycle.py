@@ -16,6 +16,7 @@ from services.wallet import wallet_account
 from tests.harness import Harness, Person
 from tests.helpers import (
     PHONE,
+    bill_of,
     drop_callbacks,
     fund,
     next_callback_due,
@@ -28,16 +29,6 @@ from tests.helpers import (
 )
 
 ROSES = 189_000
-
-
-async def bill_of(harness: Harness, order: int) -> int:
-    row = await harness.services.db.fetchone(
-        "SELECT b.id FROM bills b JOIN rk_operations o ON o.id = b.operation_id"
-        " WHERE o.inv_id = ? ORDER BY b.id DESC",
-        (order,),
-    )
-    assert row is not None
-    return int(row[0])
 
 
 async def paid_after_cancel(harness: Harness, anna: Person) -> int:

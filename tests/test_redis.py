@@ -8,9 +8,9 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from tests.balancer import PATH, SECRET, bot_api, webhook_bot
+from tests.helpers import open_registration, sms_value
 from tests.live import running_live
-from tests.test_wallet_journey import open_registration, sms_value
-from tests.test_webhook import PATH, SECRET, bot_api, webhook_bot
 
 
 async def fsm_keys(url: str) -> list[str]:

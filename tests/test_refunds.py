@@ -11,16 +11,9 @@ from services.operator import mobile_account
 from services.robokassa import OpState, RefundRequest, RefundState, jwt_hs256
 from services.wallet import wallet_account
 from tests.harness import Harness, Person, Seen
-from tests.helpers import PHONE, fund, mark_paid, open_card, owner_of, pay_roses_in_app
+from tests.helpers import PHONE, fund, mark_paid, open_card, paid_roses
 
 ROSES = "1 890,00 ₽"
-
-
-async def paid_roses(harness: Harness) -> tuple[Person, Person, int]:
-    olga = await owner_of(harness, "flowers")
-    anna = harness.person()
-    order = await pay_roses_in_app(harness, anna)
-    return olga, anna, order
 
 
 async def test_owner_refunds_a_paid_order_and_the_buyer_gets_the_money_back(

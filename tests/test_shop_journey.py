@@ -14,14 +14,7 @@ from emulator.engine import TelegramError
 from services.merchant import Merchant
 from services.orders import SoldOut
 from tests.harness import Harness, Person, running_harness
-from tests.helpers import buy_last_copy, mark_paid, open_item
-
-
-async def owner(h: Harness, shop: str = "books") -> Person:
-    olga = h.person("Ольга", phone="+79990000001")
-    token = await h.services.merchant.create_invite(shop)
-    await olga.send(f"/start owner-{token}")
-    return olga
+from tests.helpers import buy_last_copy, mark_paid, open_item, owner
 
 
 async def test_browse_order_reserves_stock_and_expiry_releases_it(harness: Harness) -> None:

@@ -11,7 +11,7 @@ import pytest
 from bot.throttle import Limit, MemoryThrottleStore, Throttle, Verdict
 from services.clock import ManualClock
 from tests.harness import Harness, running_harness
-from tests.test_wallet_journey import open_registration
+from tests.helpers import open_registration
 
 WAIT = "Слишком часто — подождите секунду."
 GREETING = "Здравствуйте"

@@ -6,62 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 from aiogram.types import Update
 
-from bot.runner import Runtime
-from bot.settings import Settings
-from emulator.server import DEFAULT_TOKEN
-from services.clock import ManualClock
-from tests.balancer import RoundRobin, failing_replica, free_port, round_robin
-from tests.harness import ErrorLog
-from tests.live import LiveHarness
-from tests.test_wallet_journey import register
-
-SECRET = "webhook-secret_for-tests"
-PATH = "/telegram/webhook"
-
-
-@asynccontextmanager
-async def webhook_bot(
-    tmp_path: Path, *replicas_before: str, **settings: Any
-) -> AsyncIterator[tuple[LiveHarness, RoundRobin]]:
-    """The real bot in webhook mode behind a round-robin balancer (after `replicas_before`)."""
-    async with round_robin(*replicas_before) as balancer:
-        config = Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            database_path=tmp_path / "live.sqlite3",
-            web_port=0,
-            emulator_port=0,
-            webhook_url=balancer.url + PATH,
-            webhook_secret=SECRET,
-            **settings,
-        )
-        clock = ManualClock()
-        runtime = Runtime(config, clock=clock)
-        errors = ErrorLog()
-        logging.getLogger().addHandler(errors)
-        try:
-            await runtime.start()
-            balancer.backends.append(runtime.web_url)
-            assert runtime.services is not None
-            runtime.services.cash.delayed = lambda: False
-            async with httpx.AsyncClient(base_url=runtime.emulator_url, timeout=30) as client:
-                yield LiveHarness(runtime, client, clock, errors), balancer
-        finally:
-            logging.getLogger().removeHandler(errors)
-            await runtime.stop()
-    assert not errors.records, [r.getMessage() for r in errors.records]
-
-
-async def bot_api(h: LiveHarness, method: str, **params: Any) -> httpx.Response:
-    return await h.client.post(f"/bot{DEFAULT_TOKEN}/{method}", json=params)
+from tests.balancer import PATH, SECRET, bot_api, failing_replica, free_port, webhook_bot
+from tests.helpers import register
 
 
 async def test_a_conversation_over_the_webhook(tmp_path: Path) -> None:
