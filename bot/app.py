@@ -8,7 +8,6 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
@@ -21,6 +20,7 @@ from bot.i18n import make_i18n
 from bot.jobs import BackgroundJobs
 from bot.outbox_worker import OutboxWorker, Renderer
 from bot.settings import Settings
+from bot.shops import connect_shops
 from bot.storage import SQLiteStorage
 from handlers import errors, fallback, owner, payment, shop, start, topup, wallet
 from services.aggregator import Aggregator, MerchantAccount
@@ -99,16 +99,24 @@ class Services:
                     password3=password3,
                 )
             )
-            # Both sides live here: a released order closes its invoice in the same transaction.
-            self.merchant.release_hooks["sandbox"] = partial(
-                self.aggregator.close_invoice, config.login
-            )
+        # Every shop's own account; in the sandbox a released order closes its invoice at that
+        # shop's merchant in the same transaction (both sides live here).
+        accounts = connect_shops(
+            self.settings,
+            self.robokassa,
+            web_url,
+            self.aggregator,
+            self.merchant,
+            sandbox=self.sandbox,
+        )
         self._checkout = Checkout(
             self.db,
             self.clock,
             self.merchant,
             self.robokassa,
             reconcile_after=self.settings.reconcile_after_seconds,
+            accounts=accounts,
+            sandbox=self.sandbox,
         )
 
     def checkout(self) -> Checkout:
@@ -193,7 +201,10 @@ async def build_services(
 
 async def close_services(services: Services) -> None:
     await services.aggregator.aclose()
-    if services.robokassa is not None:
+    if services._checkout is not None:
+        for client in services._checkout.accounts.clients():
+            await client.aclose()
+    elif services.robokassa is not None:
         await services.robokassa.aclose()
     await services.db.close()
 
