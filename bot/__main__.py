@@ -12,9 +12,9 @@ from bot.app import build_services, close_services
 from bot.logs import setup_logging
 from bot.runner import Runtime
 from bot.settings import Settings, SettingsError, load_settings
+from services.catalogue import CatalogueError, ItemNotFound
 from services.db import SchemaTooNew
 from services.errors import DomainError
-from services.merchant import CatalogueError, ItemNotFound
 from services.operator import normalize_phone
 from services.wallet import LIMITS
 

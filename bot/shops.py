@@ -8,7 +8,8 @@ import secrets
 from bot.settings import Settings
 from services.accounts import Accounts, ShopPasswords, build_accounts, release_hook
 from services.aggregator import Aggregator, MerchantAccount
-from services.merchant import Merchant, load_catalogue
+from services.catalogue import load_catalogue
+from services.merchant import Merchant
 from services.robokassa import Robokassa
 
 

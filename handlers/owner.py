@@ -19,7 +19,9 @@ from handlers.callbacks import Callback, MenuAction, MenuCb
 from handlers.keyboards import button, home_button, newer_older
 from handlers.screens import fetch_page, show, user_id
 from services.checkout import Checkout, Refund, RefundNotPossible
-from services.merchant import InviteInvalid, Merchant, NotAnOwner, Order
+from services.merchant import Merchant
+from services.orders import Order
+from services.owners import InviteInvalid, NotAnOwner
 
 FILTERS = ("paid", "awaiting", "fulfilled")
 PER_PAGE = 10

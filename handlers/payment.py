@@ -26,10 +26,12 @@ from handlers.callbacks import Callback, MenuAction, MenuCb
 from handlers.keyboards import button, home_button
 from handlers.phones import read_phone
 from handlers.screens import show, user_id
-from services.aggregator import Aggregator, Bill, BillClosed, BillNotFound, NoWalletOnPhone
+from services.aggregator import Aggregator
+from services.bills import Bill, BillClosed, BillNotFound, NoWalletOnPhone
 from services.errors import InsufficientFunds
-from services.merchant import Merchant, Order, OrderNotFound
+from services.merchant import Merchant
 from services.operator import PhoneDeactivated
+from services.orders import Order, OrderNotFound
 from services.robokassa import QIWI_LABEL
 from services.secrets import looks_like_secret_key
 from services.wallet import (

@@ -18,17 +18,10 @@ from bot.settings import Settings
 from handlers.callbacks import Callback, MenuAction, MenuCb
 from handlers.keyboards import button, home_button, newer_older
 from handlers.screens import fetch_page, show, user_id
-from services.merchant import (
-    BadQuantity,
-    Item,
-    ItemNotFound,
-    Merchant,
-    Order,
-    OrderNotFound,
-    SoldOut,
-    TooManyOpenOrders,
-)
+from services.catalogue import Item, ItemNotFound
+from services.merchant import Merchant
 from services.numbers import parse_id
+from services.orders import BadQuantity, Order, OrderNotFound, SoldOut, TooManyOpenOrders
 from services.wallet import WalletService
 
 PAGE = 6

@@ -20,7 +20,8 @@ from handlers.callbacks import Callback, MenuAction, MenuCb
 from handlers.keyboards import button, home_button
 from handlers.phones import read_phone
 from handlers.screens import show, user_id
-from services.aggregator import Aggregator, BillClosed
+from services.aggregator import Aggregator
+from services.bills import BillClosed
 from services.money import AmountNotUnderstood, parse_rubles
 from services.numbers import parse_id
 from services.operator import NotProved, Operator, PhoneDeactivated

@@ -21,12 +21,12 @@ import httpx
 
 from services import ledger
 from services.accounts import Accounts, ShopAccount
-from services.aggregator import CLEARING, open_clearing
 from services.clock import Clock, to_ts
 from services.db import Database
 from services.errors import DomainError
 from services.fiscal import Receipt, ReceiptError
-from services.merchant import Merchant, Order, mark_paid_in, order_row
+from services.merchant import Merchant
+from services.orders import Order, mark_paid_in, order_row
 from services.outbox import enqueue
 from services.robokassa import (
     QIWI_LABEL,
@@ -137,11 +137,11 @@ def settle_in(conn: sqlite3.Connection, order_id: int, amount: int, now: int) ->
         return Settled(order, newly_paid=False, returning=True)
     already = order.status in ("paid", "fulfilled")
     paid = mark_paid_in(conn, order_id, now)
-    open_clearing(conn, now)
+    ledger.open_clearing(conn, now)
     ledger.open_account(conn, shop_account(order.shop_id), "shop", now=now)
     ledger.post(
         conn,
-        CLEARING,
+        ledger.CLEARING_ACCOUNT,
         shop_account(order.shop_id),
         amount,
         f"order:{order_id}:settle",
@@ -519,7 +519,7 @@ class Checkout:
             ledger.post(
                 conn,
                 shop_account(order.shop_id),
-                CLEARING,
+                ledger.CLEARING_ACCOUNT,
                 refund.amount,
                 f"order:{order_id}:refund",
                 now=now,

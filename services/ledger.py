@@ -185,6 +185,11 @@ def open_account(
     )
 
 
+def open_clearing(conn: sqlite3.Connection, now: int) -> None:
+    """The aggregator's account: in live mode money reaches it from outside our world."""
+    open_account(conn, CLEARING_ACCOUNT, "clearing", now=now, allow_negative=True)
+
+
 def set_max_balance(conn: sqlite3.Connection, account: str, max_balance: int | None) -> None:
     conn.execute("UPDATE accounts SET max_balance = ? WHERE id = ?", (max_balance, account))
 

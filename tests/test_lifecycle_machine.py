@@ -34,11 +34,12 @@ from hypothesis.stateful import (
 from bot.app import build_services, close_services
 from bot.settings import Settings
 from bot.web import build_web_app
-from services.aggregator import BillClosed, _operation
+from services.aggregator import _operation
+from services.bills import BillClosed
 from services.checkout import RefundNotPossible
 from services.clock import ManualClock
 from services.errors import InsufficientFunds
-from services.merchant import SoldOut
+from services.orders import SoldOut
 from services.terminal import BANKNOTES, SessionNotFound
 from tests.harness import ErrorLog
 

@@ -7,13 +7,8 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from services.aggregator import (
-    CALLBACK_GIVE_UP_AFTER,
-    CALLBACK_MAX_TRIES,
-    CLEARING,
-    BillClosed,
-    _operation,
-)
+from services.aggregator import CALLBACK_GIVE_UP_AFTER, CALLBACK_MAX_TRIES, CLEARING, _operation
+from services.bills import BillClosed
 from services.checkout import Checkout
 from services.clock import to_ts
 from services.robokassa import OpState, RefundRequest

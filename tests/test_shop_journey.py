@@ -11,7 +11,8 @@ import pytest
 
 from bot.settings import DEMO_CATALOGUE
 from emulator.engine import TelegramError
-from services.merchant import Merchant, SoldOut
+from services.merchant import Merchant
+from services.orders import SoldOut
 from tests.harness import Harness, Person, running_harness
 
 
