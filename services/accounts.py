@@ -177,8 +177,12 @@ def build_accounts(
     settings read `SHOPS__<ID>__...`). In the sandbox a missing password is made up: both
     sides live in this process and the sandbox is told the same one."""
     accounts = []
+    logins: dict[str, str] = {}
     for shop in shops:
         plan = plan_of(shop)
+        if plan.login is not None and logins.setdefault(plan.login, plan.shop_id) != plan.shop_id:
+            # One merchant has one ResultURL and one InvId space: two shops cannot share it.
+            raise AccountError(f"shops {logins[plan.login]} and {plan.shop_id} name one login")
         if plan.login is None:
             accounts.append(ShopAccount(plan.shop_id, default, plan.fiscal, plan.items))
             continue

@@ -183,3 +183,10 @@ def test_a_live_shop_without_all_three_passwords_is_not_connected() -> None:
     # The sandbox makes up what is missing: both of its sides live in this process.
     account = build_accounts([shop], {}, default, make, sandbox=True).get("tea")
     assert account is not None and account.connected
+
+
+def test_two_shops_cannot_share_one_merchant_login() -> None:
+    default = Robokassa("operator", "p1", "p2")
+    twins = [catalogue_shop(login="tea-shop"), {**catalogue_shop(login="tea-shop"), "id": "cafe"}]
+    with pytest.raises(AccountError, match="shops tea and cafe name one login"):
+        build_accounts(twins, {}, default, lambda *a: default, sandbox=True)
