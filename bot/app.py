@@ -22,7 +22,7 @@ from bot.outbox_worker import OutboxWorker, Renderer
 from bot.settings import Settings
 from bot.shops import connect_shops
 from bot.storage import SQLiteStorage
-from handlers import errors, fallback, owner, payment, shop, start, topup, wallet
+from handlers import errors, fallback, owner, payment, shop, start, tgpay, topup, wallet
 from services.aggregator import Aggregator, MerchantAccount
 from services.checkout import Checkout
 from services.clock import Clock, SystemClock
@@ -227,6 +227,7 @@ def build_dispatcher(
     dp.update.outer_middleware(RememberPeople(services.outbox, locales))
     dp.include_routers(
         errors.make_router(),
+        tgpay.make_router(),  # a payment arrives whatever step the buyer is at
         topup.make_router(),
         payment.make_router(),
         start.make_router(),

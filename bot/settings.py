@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # Emulated flood control: bot messages per chat per second before 429 (0 = off).
     emulator_flood_limit: int = Field(default=0, ge=0)
     robokassa: RobokassaSettings = RobokassaSettings()
+    # Telegram Payments: the provider token Robokassa's bot gives via @BotFather (test and
+    # live tokens differ). Empty: paying inside Telegram is off (the emulator takes any token).
+    telegram_provider_token: SecretStr = SecretStr("")
     # Per-shop Robokassa passwords, keyed by the catalogue's shop id (see ShopSecrets).
     shops: dict[str, ShopSecrets] = Field(default_factory=dict)
     wallet: WalletSettings = WalletSettings()
