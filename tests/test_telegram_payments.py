@@ -4,6 +4,7 @@ sendInvoice checked like Telegram, pre-checkout within 10 s, the order settled e
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from handlers.tgpay import TgPayCb
 from services.checkout import shop_account
 from services.tgpay import Refusal
 from tests.harness import Harness, Person, Seen
+from tests.live import running_live
 from tests.test_payment_journey import order_roses
 
 
@@ -186,3 +188,29 @@ async def test_an_answer_after_ten_seconds_is_too_late(harness: Harness) -> None
             "answerPreCheckoutQuery",
             {"pre_checkout_query_id": update["pre_checkout_query"]["id"], "ok": "false"},
         )
+
+
+async def test_paid_in_telegram_over_the_emulators_http_api(tmp_path: Path) -> None:
+    """The real bot polls the emulator; the buyer taps «Pay» through the driver API."""
+    async with running_live(tmp_path) as live:
+        anna = live.person()
+        order = await order_roses(anna, quantity=1)  # type: ignore[arg-type]
+        invoice = await anna.press_data(anna.last.message_id, TgPayCb(order=order).pack())
+        assert invoice.raw["kind"] == "invoice"
+        assert invoice.raw["inline_keyboard"] == [[{"text": "Pay 1890,00 RUB", "pay": "true"}]]
+        response = await live.client.post(
+            f"/api/users/{anna.id}/pay", json={"message_id": invoice.message_id}
+        )
+        assert response.status_code == 200, response.text
+        await live.settle()
+        seen = await anna.wait_for(f"✅ Оплата поступила. Заказ № {order} оплачен.")
+        assert "ЧЕК по заказу" in seen.text
+        ledger = live.services.ledger
+        assert await ledger.balance(shop_account("flowers")) == 189_000
+        again = await live.client.post(
+            f"/api/users/{anna.id}/pay", json={"message_id": invoice.message_id}
+        )
+        assert again.status_code == 400 and "paid already" in again.text
+        missing = await live.client.post(f"/api/users/{anna.id}/pay", json={"message_id": 999})
+        assert missing.status_code == 404
+        assert live.errors.records == []
