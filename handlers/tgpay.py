@@ -16,6 +16,7 @@ from aiogram.utils.i18n import gettext as _
 
 from services.fiscal import ReceiptError
 from services.merchant import Merchant
+from services.numbers import MAX_INV_ID
 from services.orders import OrderNotFound
 from services.tgpay import Outcome, Refusal, TelegramPayments
 
@@ -50,6 +51,8 @@ async def send_invoice(
     assert query.from_user is not None
     token = provider_token(services)
     try:
+        if not 1 <= callback_data.order <= MAX_INV_ID:  # a forged button: no such order
+            raise OrderNotFound()
         order = await merchant.order_of(callback_data.order, query.from_user.id)
         request = telegram_payments(services).invoice(order)
     except OrderNotFound:

@@ -90,6 +90,20 @@ async def test_a_cancelled_or_expired_order_is_refused_before_the_charge(harness
     assert not [m for m in anna.bot_messages() if m.text.startswith("✅ Оплата")]
 
 
+async def test_forged_invoice_buttons_are_refused_politely(harness: Harness) -> None:
+    anna = harness.person()
+    owner = harness.person("Борис")
+    order = await order_roses(owner, quantity=1)
+    await anna.send("/start")
+    for forged in (order, 10**20, 0):
+        await anna.press_data(anna.last.message_id, f"tgp:{forged}")
+        assert anna.last_answer == {
+            "text": "Этого заказа нет среди ваших.",
+            "show_alert": True,
+        }, forged
+    assert not [name for name, _ in harness.session.calls if name == "sendInvoice"]
+
+
 async def test_a_declined_card_pays_nothing(harness: Harness) -> None:
     anna = harness.person()
     order = await order_roses(anna, quantity=1)
