@@ -33,7 +33,7 @@ async def result_url(request: web.Request) -> web.Response:
         settled = await services.checkout().accept_result(params, request.match_info.get("shop"))
     except UnknownShop:
         log.warning("ResultURL for InvId %s: no such shop", inv_id)
-        return web.Response(status=404, text="unknown shop")
+        return web.Response(status=400, text="unknown shop")
     except InvalidSignature:
         log.warning("ResultURL for InvId %s: bad signature", inv_id)
         return web.Response(status=400, text="bad signature")
