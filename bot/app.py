@@ -8,7 +8,6 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
@@ -22,6 +21,7 @@ from bot.i18n import make_i18n
 from bot.jobs import BackgroundJobs
 from bot.outbox_worker import OutboxWorker, Renderer
 from bot.settings import Settings
+from bot.shops import connect_shops
 from bot.storage import SQLiteStorage
 from bot.throttle import Limit, MemoryThrottleStore, Throttle
 from handlers import callbacks, states
@@ -38,6 +38,7 @@ from services.outbox import Kind, Outbox
 from services.robokassa import REAL_REFUND_URL, Robokassa
 from services.secrets import load_or_create_key
 from services.terminal import CashDesk, CashRules
+from services.tgpay import TelegramPayments
 from services.wallet import WalletRules, WalletService
 
 
@@ -58,6 +59,7 @@ class Services:
     inbox: Inbox
     robokassa: Robokassa
     checkout: Checkout
+    telegram_payments: TelegramPayments
     jobs_wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -82,6 +84,8 @@ class Services:
             "aggregator": self.aggregator,
             "robokassa": self.robokassa,
             "checkout": self.checkout,
+            "telegram_payments": self.telegram_payments,
+            "wake_jobs": self.wake_jobs,
             "services": self,
         }
 
@@ -103,9 +107,7 @@ def _robokassa(settings: Settings, web_url: str) -> Robokassa:
     )
 
 
-def _open_sandbox_account(
-    settings: Settings, web_url: str, aggregator: Aggregator, merchant: Merchant
-) -> None:
+def _open_sandbox_account(settings: Settings, web_url: str, aggregator: Aggregator) -> None:
     """The sandbox knows our shop as the real service would, and its ResultURL is ours."""
     config = settings.robokassa
     password1 = config.password1.get_secret_value()
@@ -126,8 +128,6 @@ def _open_sandbox_account(
             password3=config.password3.get_secret_value(),
         )
     )
-    # Both sides live here: a released order closes its invoice in the same transaction.
-    merchant.release_hooks["sandbox"] = partial(aggregator.close_invoice, config.login)
 
 
 async def build_services(
@@ -171,6 +171,21 @@ async def build_services(
         raise
     aggregator = Aggregator(db, clock, wallets, cash, bill_ttl=settings.bill_ttl_seconds)
     robokassa = _robokassa(settings, web_url)
+    sandbox = not settings.robokassa.base_url
+    if sandbox:
+        _open_sandbox_account(settings, web_url, aggregator)
+    # Every shop's own account; in the sandbox a released order closes its invoice at that
+    # shop's merchant in the same transaction (both sides live here).
+    accounts = connect_shops(settings, robokassa, web_url, aggregator, merchant, sandbox=sandbox)
+    checkout = Checkout(
+        db,
+        clock,
+        merchant,
+        robokassa,
+        reconcile_after=settings.reconcile_after_seconds,
+        accounts=accounts,
+        sandbox=sandbox,
+    )
     services = Services(
         settings=settings,
         db=db,
@@ -184,12 +199,9 @@ async def build_services(
         aggregator=aggregator,
         inbox=inbox,
         robokassa=robokassa,
-        checkout=Checkout(
-            db, clock, merchant, robokassa, reconcile_after=settings.reconcile_after_seconds
-        ),
+        checkout=checkout,
+        telegram_payments=TelegramPayments(db, clock, checkout),
     )
-    if services.sandbox:
-        _open_sandbox_account(settings, web_url, aggregator, merchant)
     return services
 
 
@@ -204,7 +216,8 @@ async def code_key(settings: Settings) -> bytes:
 
 async def close_services(services: Services) -> None:
     await services.aggregator.aclose()
-    await services.robokassa.aclose()
+    for client in services.checkout.accounts.clients():
+        await client.aclose()
     await services.db.close()
 
 

@@ -35,6 +35,15 @@ class RobokassaSettings(BaseModel):
     refund_url: str = ""
 
 
+class ShopSecrets(BaseModel):
+    """A shop's own Robokassa passwords: `SHOPS__<SHOP ID>__PASSWORD1` (…2, …3). The rest of
+    its account (MerchantLogin, algorithm, test mode, fiscal settings) is in the catalogue."""
+
+    password1: SecretStr = SecretStr("")
+    password2: SecretStr = SecretStr("")
+    password3: SecretStr = SecretStr("")
+
+
 class WalletSettings(BaseModel):
     """Rules of the wallet stand-in (seconds and counts)."""
 
@@ -94,6 +103,11 @@ class Settings(BaseSettings):
     # Emulated flood control: bot messages per chat per second before 429 (0 = off).
     emulator_flood_limit: int = Field(default=0, ge=0)
     robokassa: RobokassaSettings = RobokassaSettings()
+    # Telegram Payments: the provider token Robokassa's bot gives via @BotFather (test and
+    # live tokens differ). Empty: paying inside Telegram is off (the emulator takes any token).
+    telegram_provider_token: SecretStr = SecretStr("")
+    # Per-shop Robokassa passwords, keyed by the catalogue's shop id (see ShopSecrets).
+    shops: dict[str, ShopSecrets] = Field(default_factory=dict)
     wallet: WalletSettings = WalletSettings()
     cash: CashSettings = CashSettings()
     throttle: ThrottleSettings = ThrottleSettings()

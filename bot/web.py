@@ -9,7 +9,7 @@ from aiohttp import web
 
 from bot.app import Services
 from bot.sandbox_web import build_sandbox_routes, form_params, logged_inv_id
-from services.checkout import ModeMismatch, ShpMismatch, UnknownInvoice, WrongAmount
+from services.checkout import ModeMismatch, ShpMismatch, UnknownInvoice, UnknownShop, WrongAmount
 from services.robokassa import InvalidSignature
 
 SERVICES_KEY = web.AppKey("services", Services)
@@ -23,12 +23,18 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def result_url(request: web.Request) -> web.Response:
-    """Robokassa → shop, server to server: the only trustworthy "paid" signal."""
+    """Robokassa → shop, server to server: the only trustworthy "paid" signal.
+
+    `/robokassa/result/<shop id>` is the ResultURL each shop with its own account enters in its
+    cabinet; `/robokassa/result` finds the shop by `Shp_shop`."""
     services = request.app[SERVICES_KEY]
     params = await form_params(request)
     inv_id = logged_inv_id(params.get("InvId", ""))
     try:
-        settled = await services.checkout.accept_result(params)
+        settled = await services.checkout.accept_result(params, request.match_info.get("shop"))
+    except UnknownShop:
+        log.warning("ResultURL for InvId %s: no such shop", inv_id)
+        return web.Response(status=400, text="unknown shop")
     except InvalidSignature:
         log.warning("ResultURL for InvId %s: bad signature", inv_id)
         return web.Response(status=400, text="bad signature")
@@ -105,6 +111,7 @@ def build_web_app(services: Services) -> web.Application:
     app.router.add_get("/healthz", health)
     for method in ("GET", "POST"):
         app.router.add_route(method, "/robokassa/result", result_url)
+        app.router.add_route(method, "/robokassa/result/{shop}", result_url)
         app.router.add_route(method, "/robokassa/success", success_url)
         app.router.add_route(method, "/robokassa/fail", fail_url)
     build_sandbox_routes(app, services.aggregator)

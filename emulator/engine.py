@@ -276,6 +276,10 @@ class Engine:
         """Run one Bot API method with form-style parameters (JSON strings for objects)."""
         handler = getattr(self, f"api_{method.lower()}", None)
         if handler is None:
+            from emulator.payments import api_method  # payments keep to their own module
+
+            handler = api_method(self, method)
+        if handler is None:
             raise TelegramError(404, "Not Found")
         return handler(params)
 

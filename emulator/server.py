@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from emulator.engine import Engine, TelegramError
+from emulator.payments import payments_of
 from emulator.webhook import WEBHOOK_KEY, Webhook, webhook_call
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -261,6 +262,16 @@ async def user_press(request: web.Request) -> web.Response:
     return await _driven(request, lambda: engine.press(user_id, message_id, text=text, data=data))
 
 
+async def user_pay(request: web.Request) -> web.Response:
+    """The buyer taps «Pay» under an invoice and confirms (optionally with a declined card)."""
+    engine = request.app[STATE_KEY].engine
+    user_id = _user_id(request)
+    body = await _json_body(request)
+    message_id = _field_int(body, "message_id")
+    card = _field_text(body, "card") or "4242424242424242"
+    return await _driven(request, lambda: payments_of(engine).pay(user_id, message_id, card=card))
+
+
 async def user_block(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     try:
@@ -348,6 +359,7 @@ def build_emulator_app(engine: Engine | None = None, token: str = DEFAULT_TOKEN)
     app.router.add_post("/api/users/{user_id}/send", user_send)
     app.router.add_post("/api/users/{user_id}/contact", user_contact)
     app.router.add_post("/api/users/{user_id}/press", user_press)
+    app.router.add_post("/api/users/{user_id}/pay", user_pay)
     app.router.add_post("/api/users/{user_id}/{action:block|unblock}", user_block)
     app.router.add_get("/api/users/{user_id}/messages", user_messages)
     app.router.add_post("/api/settle", settle)

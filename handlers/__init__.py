@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiogram import Dispatcher, Router
 
-from handlers import errors, fallback, orders, owner, payment, shop, start, topup, wallet
+from handlers import errors, fallback, orders, owner, payment, shop, start, tgpay, topup, wallet
 from handlers.answers import AnswerOnce
 from handlers.flow import FlowsMiddleware
 
@@ -20,6 +20,7 @@ def routers() -> list[Router]:
     fallback last."""
     return [
         errors.make_router(),
+        tgpay.make_router(),  # a payment arrives whatever step the buyer is at
         topup.make_router(),
         payment.make_router(),
         shop.make_router(),

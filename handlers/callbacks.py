@@ -140,3 +140,9 @@ class OwnerCb(Callback, prefix="o1"):
     status: str = "paid"
     order: int = 0
     page: int = 0
+
+
+class TgPayCb(Callback, prefix="tgp"):
+    """Pay an order inside Telegram (Robokassa as the Telegram Payments provider)."""
+
+    order: int

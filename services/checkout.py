@@ -9,9 +9,10 @@ to the payer through the Refund API, and the buyer is told.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 import sqlite3
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,13 +20,23 @@ from dataclasses import dataclass
 import httpx
 
 from services import ledger
+from services.accounts import Accounts, ShopAccount
 from services.clock import Clock, to_ts
 from services.db import Database
 from services.errors import DomainError
+from services.fiscal import Receipt, ReceiptError
 from services.merchant import Merchant
 from services.orders import Order, mark_paid_in, order_row
 from services.outbox import Kind, OrderRefunded, PaymentReturned, RefundResult, enqueue
-from services.robokassa import QIWI_LABEL, Robokassa, format_out_sum, parse_out_sum
+from services.robokassa import (
+    QIWI_LABEL,
+    Currency,
+    InvalidSignature,
+    Robokassa,
+    RobokassaError,
+    format_out_sum,
+    parse_out_sum,
+)
 
 log = logging.getLogger(__name__)
 # What a call to Robokassa may fail with that is worth trying again later.
@@ -42,6 +53,21 @@ class WrongAmount(DomainError):
 
 class ShpMismatch(DomainError):
     pass
+
+
+class UnknownShop(DomainError):
+    """A notification names a shop the catalogue does not have (or one without an account)."""
+
+
+class ShopNotConnected(DomainError):
+    """The shop's Robokassa account is not complete in live mode: it takes no payments.
+
+    `missing` names the settings its owner still has to provide (never their values)."""
+
+    def __init__(self, shop_id: str, missing: tuple[str, ...]) -> None:
+        super().__init__(f"shop {shop_id} is missing {', '.join(missing)}")
+        self.shop_id = shop_id
+        self.missing = missing
 
 
 class ModeMismatch(DomainError):
@@ -126,10 +152,9 @@ def settle_in(conn: sqlite3.Connection, order_id: int, amount: int, now: int) ->
     return Settled(paid, newly_paid=not already)
 
 
-def receipt_json(receipt: Mapping[str, object], amount: int) -> str:
-    """54-FZ receipt JSON with the sum as an exact decimal number (`350.00`), never a float."""
-    text = json.dumps(receipt, ensure_ascii=False, separators=(",", ":"))
-    return text.replace('"__SUM__"', format_out_sum(amount))
+# GetCurrencies: how long an answer is reused, and how long the buyer may wait for one.
+METHODS_TTL = 600
+METHODS_TIMEOUT = 3.0
 
 
 class Checkout:
@@ -141,52 +166,156 @@ class Checkout:
         robokassa: Robokassa,
         *,
         reconcile_after: int = 300,
+        accounts: Accounts | None = None,
+        sandbox: bool = True,
+        methods_timeout: float = METHODS_TIMEOUT,
     ) -> None:
         self.db = db
         self.clock = clock
         self.merchant = merchant
-        self.robokassa = robokassa
+        self.robokassa = robokassa  # the bot's own account: shops that name none use it
         self.reconcile_after = reconcile_after
+        self.accounts = accounts or Accounts.single(robokassa)
+        # The sandbox plays the seed's world (QIWI preselected); live mode never forces a method.
+        self.sandbox = sandbox
+        self.methods_timeout = methods_timeout
+        self._methods: dict[tuple[str, str], tuple[float, list[Currency]]] = {}
 
     def _now(self) -> int:
         return to_ts(self.clock.now())
 
-    def payment_url(self, order: Order, *, culture: str = "ru", qiwi: bool = True) -> str:
-        """The signed request that sends the buyer to the aggregator for this order."""
-        receipt = {
-            "sno": "usn_income",
-            "items": [
-                {
-                    "name": order.item_name[:128],
-                    "quantity": order.quantity,
-                    "sum": "__SUM__",
-                    "tax": "none",
-                    "payment_method": "full_payment",
-                    "payment_object": "commodity",
-                }
-            ],
-        }
-        return self.robokassa.payment_url(
+    # ---- accounts --------------------------------------------------------------------
+
+    def account(self, shop_id: str) -> ShopAccount:
+        """The shop's account; `UnknownShop` or `ShopNotConnected` when it cannot take money."""
+        account = self.accounts.get(shop_id)
+        if account is None:
+            raise UnknownShop(shop_id)
+        if account.client is None:
+            raise ShopNotConnected(shop_id, account.missing)
+        return account
+
+    def missing_settings(self, shop_id: str) -> tuple[str, ...]:
+        """Why a shop is not offered for payment (the settings still to provide), or ()."""
+        account = self.accounts.get(shop_id)
+        if account is None:
+            return ()
+        return account.missing
+
+    def _client(self, shop_id: str) -> Robokassa:
+        account = self.accounts.get(shop_id)
+        if account is None or account.client is None:
+            # An order of a shop since removed from the catalogue (or disconnected): its
+            # status checks and refunds go where it was paid, which we no longer know better.
+            return self.robokassa
+        return account.client
+
+    # ---- the payment request ---------------------------------------------------------
+
+    def receipt(self, order: Order, item: str | None = None) -> Receipt:
+        """The order's 54-FZ receipt, its lines adding up to the order's sum (ReceiptError
+        otherwise). `item` is the catalogue id of the item; without it, its name as sold."""
+        return self.account(order.shop_id).receipt(
+            order.item_name, order.quantity, order.amount, item
+        )
+
+    def payment_url(
+        self,
+        order: Order,
+        *,
+        culture: str = "ru",
+        method: str | None = None,
+        qiwi: bool | None = None,
+        item: str | None = None,
+    ) -> str:
+        """The signed request that sends the buyer to the shop's Robokassa account.
+
+        `method` is an `IncCurrLabel` from `methods()`, or None: the buyer chooses on
+        Robokassa's page. The sandbox preselects QIWI unless `qiwi=False` (the seed's world).
+        Raises `ShopNotConnected` / `UnknownShop`, or `ReceiptError` for lines that do not add
+        up: nothing is sent then.
+        """
+        account = self.account(order.shop_id)
+        assert account.client is not None
+        receipt = self.receipt(order, item)
+        label = method
+        if label is None and self.sandbox and qiwi is not False:
+            label = QIWI_LABEL
+        return account.client.payment_url(
             format_out_sum(order.amount),
             order.id,
             f"Заказ № {order.id}: {order.item_name}"[:100],
-            receipt=receipt_json(receipt, order.amount),
+            receipt=receipt.to_json(),
             shp={"Shp_shop": order.shop_id},
-            inc_curr_label=QIWI_LABEL if qiwi else None,
+            inc_curr_label=label,
             culture=culture,
             expiration=order.expires_at,
         )
 
-    async def accept_result(self, params: Mapping[str, str]) -> Settled:
+    async def payment_link(
+        self, order: Order, *, method: str | None = None, culture: str = "ru"
+    ) -> str:
+        """`payment_url` with the item's own fiscal settings found by its catalogue id, so a
+        renamed item keeps its tax; and a `method` the shop does not list today is dropped."""
+        row = await self.db.fetchone("SELECT sku FROM items WHERE id = ?", (order.item_id,))
+        if method is not None:
+            labels = {m.label for m in await self.methods(order.shop_id, culture)}
+            method = method if method in labels else None
+        return self.payment_url(
+            order,
+            culture=culture,
+            method=method,
+            qiwi=False if method is None and not self.sandbox else None,
+            item=None if row is None else str(row["sku"]),
+        )
+
+    async def methods(self, shop_id: str, language: str = "ru") -> list[Currency]:
+        """The payment methods the shop's account offers today (GetCurrencies), cached.
+
+        An empty list when Robokassa does not answer in time or answers garbage: the buyer then
+        chooses on Robokassa's own page, the link works all the same. A failure is not cached
+        for long, so the next buyer asks again.
+        """
+        client = self.account(shop_id).client
+        assert client is not None
+        key = (client.login, language)
+        cached = self._methods.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            async with asyncio.timeout(self.methods_timeout):
+                found = await client.currencies(language=language)
+            ttl = METHODS_TTL
+        except (TimeoutError, RobokassaError, *UNREACHABLE) as error:
+            log.warning("GetCurrencies for shop %s: %s", shop_id, type(error).__name__)
+            found, ttl = [], 30
+        self._methods[key] = (time.monotonic() + ttl, found)
+        return found
+
+    # ---- ResultURL -------------------------------------------------------------------
+
+    async def accept_result(self, params: Mapping[str, str], shop_id: str | None = None) -> Settled:
         """A ResultURL call: signature, invoice, amount and Shp checked; then settled once.
 
-        Raises `InvalidSignature`, `ModeMismatch`, `UnknownInvoice`, `WrongAmount` or
-        `ShpMismatch`, and then nothing changes. For an order that can no longer be paid the
-        money's return is recorded (and sent): handled as well, so the call is answered `OK`
-        and not repeated.
+        The shop comes from the per-shop path (`shop_id`) or else from `Shp_shop`; its own
+        Password #2 checks the signature, so one shop's notification never pays another's
+        order. Raises `UnknownShop`, `InvalidSignature`, `ModeMismatch`, `UnknownInvoice`,
+        `WrongAmount` or `ShpMismatch`, and then nothing changes. For an order that can no
+        longer be paid the money's return is recorded (and sent): handled as well, so the call
+        is answered `OK` and not repeated.
         """
-        note = self.robokassa.check_result(params)
-        if note.is_test != self.robokassa.is_test:
+        named = params.get("Shp_shop")
+        if shop_id is not None and named is not None and named != shop_id:
+            raise ShpMismatch()
+        shop = shop_id or named
+        if shop is None:
+            raise InvalidSignature("no shop named: Shp_shop is missing")
+        account = self.accounts.get(shop)
+        if account is None or account.client is None:
+            raise UnknownShop(shop)
+        client = account.client
+        note = client.check_result(params)
+        if note.is_test != client.is_test:
             raise ModeMismatch()
         now = self._now()
 
@@ -228,7 +357,9 @@ class Checkout:
         for row in rows:
             order_id, amount = row["id"], row["amount"]
             await self._mark_checked("UPDATE orders SET checked_at = ? WHERE id = ?", order_id, now)
-            state = await self.robokassa.op_state(order_id)
+            shop = await self.db.fetchone("SELECT shop_id FROM orders WHERE id = ?", (order_id,))
+            client = self.robokassa if shop is None else self._client(shop["shop_id"])
+            state = await client.op_state(order_id)
             if not state.paid or state.out_sum is None:
                 continue
             if parse_out_sum(state.out_sum) != amount:
@@ -279,8 +410,9 @@ class Checkout:
         `tell_owner`: the owner is not looking at the result (the background job got it), so
         the outcome is sent to them as a message.
         """
+        client = self._client(order.shop_id)
         try:
-            state = await self.robokassa.op_state(order.id)
+            state = await client.op_state(order.id)
             if state.state_code == 60:
                 # Refunded already: an earlier request got through but its answer was lost
                 # (say, the bot was killed). Nothing to send again; finish it here.
@@ -290,7 +422,9 @@ class Checkout:
                 reason = f"OpStateExt result {state.result_code}"
                 await self._finish_refund(order.id, "failed", reason, tell_owner=tell_owner)
                 return
-            created = await self.robokassa.create_refund(state.op_key, order.amount)
+            created = await client.create_refund(
+                state.op_key, order.amount, self._refund_items(order)
+            )
         except UNREACHABLE as error:  # network or a garbled answer: the job tries again later
             log.warning("refund for order %s not sent yet: %s", order.id, type(error).__name__)
             return
@@ -307,10 +441,22 @@ class Checkout:
         )
         await self._check_refund(order.id, created.request_id, tell_owner=tell_owner)
 
+    def _refund_items(self, order: Order) -> list[dict[str, object]] | None:
+        """The receipt lines that go back: the same lines the payment's receipt had."""
+        account = self.accounts.get(order.shop_id)
+        if account is None:
+            return None
+        try:
+            return account.receipt(order.item_name, order.quantity, order.amount).refund_items()
+        except ReceiptError:
+            return None  # the whole sum still goes back; the receipt is the shop's to correct
+
     async def _check_refund(
         self, order_id: int, request_id: str, *, tell_owner: bool = False
     ) -> None:
-        state = await self.robokassa.refund_state(request_id)
+        shop = await self.db.fetchone("SELECT shop_id FROM orders WHERE id = ?", (order_id,))
+        client = self.robokassa if shop is None else self._client(shop["shop_id"])
+        state = await client.refund_state(request_id)
         if state.label == "finished":
             await self._finish_refund(order_id, "finished", tell_owner=tell_owner)
         elif state.label != "processing":

@@ -25,10 +25,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import httpx
 
+from services.fiscal import dumps, encode
 from services.numbers import MAX_INV_ID, parse_id
 
 REAL_BASE_URL = "https://auth.robokassa.ru"
@@ -156,7 +157,7 @@ def _b64url_decode(text: str) -> bytes:
 def jwt_hs256(payload: Mapping[str, object], secret: str) -> str:
     """A compact JWT signed with HMAC-SHA256 (what the Refund API expects, keyed by Password#3)."""
     header = _b64url(b'{"alg":"HS256","typ":"JWT"}')
-    body = _b64url(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+    body = _b64url(dumps(payload).encode())
     signing_input = f"{header}.{body}"
     signature = hmac.new(secret.encode(), signing_input.encode("ascii"), hashlib.sha256).digest()
     return f"{signing_input}.{_b64url(signature)}"
@@ -279,7 +280,7 @@ class Robokassa:
         The receipt is signed URL-encoded once and transmitted encoded again, like the official
         SDK does (sources disagree on this; the sandbox accepts both ways).
         """
-        encoded_receipt = quote(receipt, safe="") if receipt is not None else None
+        encoded_receipt = encode(receipt) if receipt is not None else None
         params: dict[str, str] = {
             "MerchantLogin": self.login,
             "OutSum": out_sum,
@@ -361,11 +362,19 @@ class Robokassa:
         """GET a signed payment URL as a browser would (the sandbox answers in headers)."""
         return await self._client().get(url)
 
-    async def create_refund(self, op_key: str, refund_sum: int | None = None) -> RefundRequest:
-        """Ask for the operation's money back to the payer: all of it, or `refund_sum` kopecks."""
+    async def create_refund(
+        self,
+        op_key: str,
+        refund_sum: int | None = None,
+        invoice_items: list[dict[str, object]] | None = None,
+    ) -> RefundRequest:
+        """Ask for the operation's money back to the payer: all of it, or `refund_sum` kopecks.
+        `invoice_items` are the receipt lines that go back (`services.fiscal`)."""
         payload: dict[str, object] = {"OpKey": op_key}
         if refund_sum is not None:
             payload["RefundSum"] = format_out_sum(refund_sum)  # a decimal string, "350.00"
+        if invoice_items:
+            payload["InvoiceItems"] = invoice_items
         response = await self._client().post(
             f"{self.refund_url}/Refund/Create",
             content=jwt_hs256(payload, self._password3).encode("ascii"),

@@ -186,7 +186,9 @@ async def test_the_refund_job_remembers_what_it_asked_across_a_restart(harness: 
     assert robokassa is not None
     sent: list[str] = []
 
-    async def unreachable(op_key: str, refund_sum: int | None = None) -> RefundRequest:
+    async def unreachable(
+        op_key: str, refund_sum: int | None = None, items: object = None
+    ) -> RefundRequest:
         sent.append(op_key)
         raise httpx.ConnectError("Robokassa is unreachable")
 

@@ -93,7 +93,9 @@ async def test_a_refund_that_could_not_be_sent_is_sent_by_the_background_job(
     real_create = robokassa.create_refund
     calls = 0
 
-    async def unreachable(op_key: str, refund_sum: int | None = None) -> object:
+    async def unreachable(
+        op_key: str, refund_sum: int | None = None, items: object = None
+    ) -> object:
         nonlocal calls
         calls += 1
         raise httpx.ConnectError("Robokassa is unreachable")
@@ -239,7 +241,9 @@ async def test_a_refund_robokassa_refuses_keeps_the_money_with_the_shop(harness:
     olga, anna, order = await paid_roses(harness)
     checkout = harness.services.checkout
 
-    async def refused(op_key: str, refund_sum: int | None = None) -> RefundRequest:
+    async def refused(
+        op_key: str, refund_sum: int | None = None, items: object = None
+    ) -> RefundRequest:
         return RefundRequest(False, None, "NotEnoughOperationFunds")
 
     checkout.robokassa.create_refund = refused  # type: ignore[method-assign]
@@ -260,7 +264,9 @@ async def test_an_answer_without_a_request_id_is_a_refusal(harness: Harness) -> 
     olga, _, order = await paid_roses(harness)
     checkout = harness.services.checkout
 
-    async def no_id(op_key: str, refund_sum: int | None = None) -> RefundRequest:
+    async def no_id(
+        op_key: str, refund_sum: int | None = None, items: object = None
+    ) -> RefundRequest:
         return RefundRequest(True, None, "")
 
     checkout.robokassa.create_refund = no_id  # type: ignore[method-assign]

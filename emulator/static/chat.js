@@ -80,7 +80,13 @@ function renderMessage(message) {
   const bubble = document.createElement("div");
   bubble.className = `msg ${message.from}`;
   bubble.dataset.messageId = message.message_id;
-  if (message.kind !== "text") {
+  if (message.kind === "invoice" || message.kind === "successful_payment") {
+    // Telegram Payments: the invoice and the buyer's payment, shown with their text.
+    const span = document.createElement("span");
+    span.className = "kind";
+    span.textContent = message.kind === "invoice" ? "🧾 Счёт" : "✅ Оплачено";
+    bubble.append(span, document.createElement("br"), ...formatted(message.text || "", []));
+  } else if (message.kind !== "text") {
     const kinds = {sticker: "🖼 стикер", photo: "📷 фото", voice: "🎤 голосовое", contact: "📱 контакт"};
     const span = document.createElement("span");
     span.className = "kind";
@@ -102,6 +108,11 @@ function renderMessage(message) {
           element.href = button.url;
           element.target = "_blank";
           element.rel = "noopener";
+        } else if (button.pay) {
+          element = document.createElement("button");
+          element.type = "button";
+          element.className = "pay";
+          element.addEventListener("click", () => payInvoice(message.message_id));
         } else {
           element = document.createElement("button");
           element.type = "button";
@@ -180,6 +191,11 @@ async function poll() {
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
+}
+
+function payInvoice(messageId) {
+  // The emulated payment form: a test card that goes through.
+  api(`/api/users/${current}/pay`, {message_id: messageId});
 }
 
 function press(messageId, data) {
