@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ from aiogram.filters.callback_data import CallbackData
 
 import handlers
 from bot.app import build_dispatcher
+from bot.settings import DEMO_CATALOGUE
 from services.aggregator import Aggregator
 from services.clock import to_ts
 from services.merchant import Merchant
@@ -369,3 +371,42 @@ async def owner(h: Harness, shop: str = "books") -> Person:
     token = await h.services.merchant.create_invite(shop)
     await olga.send(f"/start owner-{token}")
     return olga
+
+
+# Two shops with their own Robokassa accounts (per-shop settings in the catalogue).
+BOOKS = {"login": "books-shop", "algorithm": "sha256", "sno": "osn", "tax": "vat10"}
+FLOWERS = {"login": "flowers-shop", "algorithm": "sha512", "sno": "usn_income"}
+SECRETS = {
+    "books": ("books-one", "books-two", "books-three"),
+    "flowers": ("flowers-one", "flowers-two", "flowers-three"),
+}
+
+
+def table(values: dict[str, str]) -> str:
+    lines = "\n".join(f'{key} = "{value}"' for key, value in values.items())
+    return f"\n[shops.robokassa]\n{lines}\ntest = true\n"
+
+
+def two_account_catalogue(tmp_path: Path) -> Path:
+    text = DEMO_CATALOGUE.read_text(encoding="utf-8")
+    for description, values in [
+        ('description = "Новые и редкие книги с доставкой по городу."\n', BOOKS),
+        ('description = "Букеты к празднику и просто так."\n', FLOWERS),
+    ]:
+        assert description in text
+        text = text.replace(description, description + table(values))
+    path = tmp_path / "shops.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+async def order_book(anna: Person) -> int:
+    await anna.send("/start")
+    await anna.press("🛍 Магазины")
+    await anna.press("🏪 Книжная лавка «Переплёт»")
+    await anna.press("Художественная литература")
+    await anna.press("М. Булгаков. Мастер и Маргарита · 650,00 ₽")
+    seen = await anna.press("🛒 Купить")
+    found = re.search(r"Заказ № (\d+)", seen.text)
+    assert found, seen.text
+    return int(found.group(1))

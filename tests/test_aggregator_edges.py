@@ -12,7 +12,16 @@ from services.clock import to_ts
 from services.robokassa import jwt_hs256
 from services.wallet import wallet_account
 from tests.harness import Harness, Person
-from tests.helpers import PHONE, bill_of, fund, order_roses, paid_roses, register, to_invoice
+from tests.helpers import (
+    PHONE,
+    bill_of,
+    drop_callbacks,
+    fund,
+    order_roses,
+    paid_roses,
+    register,
+    to_invoice,
+)
 
 ROSES = 189_000
 
@@ -200,7 +209,7 @@ async def test_op_state_of_a_paid_invoice_is_a_success_the_shop_settles_on(
     anna = harness.person()
     order, bill_id = await billed(harness, anna)
     aggregator = harness.services.aggregator
-    aggregator.drop_callbacks = True
+    drop_callbacks(aggregator)
     await aggregator.pay_bill_from_wallet(bill_id, method="app")
     state = await harness.services.checkout.robokassa.op_state(order)
     assert (state.result_code, state.state_code, state.out_sum) == (0, 100, "1890.00")

@@ -20,7 +20,7 @@ from bot.settings import RobokassaSettings, ShopSecrets
 from services.checkout import ShopNotConnected
 from services.orders import Order
 from tests.harness import Harness, Person, running_harness
-from tests.test_shop_accounts import order_book, two_account_catalogue
+from tests.helpers import order_book, two_account_catalogue
 
 XMLNS = "http://merchant.roboxchange.com/WebService/"
 # The kinds of methods Robokassa lists today (cards, SBP, wallets of banks, instalments).

@@ -3,7 +3,6 @@ shop's money lands in its own account, and one shop's password never pays anothe
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -12,38 +11,22 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.settings import DEMO_CATALOGUE, ShopSecrets
+from bot.settings import ShopSecrets
 from services.aggregator import _operation
 from services.checkout import shop_account
 from services.robokassa import Robokassa
 from tests.harness import Harness, Person, running_harness
-from tests.test_payment_journey import PHONE, fund, order_roses, to_invoice
-from tests.test_wallet_journey import register
-
-BOOKS = {"login": "books-shop", "algorithm": "sha256", "sno": "osn", "tax": "vat10"}
-FLOWERS = {"login": "flowers-shop", "algorithm": "sha512", "sno": "usn_income"}
-SECRETS = {
-    "books": ("books-one", "books-two", "books-three"),
-    "flowers": ("flowers-one", "flowers-two", "flowers-three"),
-}
-
-
-def table(values: dict[str, str]) -> str:
-    lines = "\n".join(f'{key} = "{value}"' for key, value in values.items())
-    return f"\n[shops.robokassa]\n{lines}\ntest = true\n"
-
-
-def two_account_catalogue(tmp_path: Path) -> Path:
-    text = DEMO_CATALOGUE.read_text(encoding="utf-8")
-    for description, values in [
-        ('description = "Новые и редкие книги с доставкой по городу."\n', BOOKS),
-        ('description = "Букеты к празднику и просто так."\n', FLOWERS),
-    ]:
-        assert description in text
-        text = text.replace(description, description + table(values))
-    path = tmp_path / "shops.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+from tests.helpers import (
+    PHONE,
+    SECRETS,
+    drop_callbacks,
+    fund,
+    order_book,
+    order_roses,
+    register,
+    to_invoice,
+    two_account_catalogue,
+)
 
 
 @pytest.fixture
@@ -58,18 +41,6 @@ async def shops(tmp_path: Path) -> AsyncIterator[Harness]:
         tmp_path, catalogue_path=two_account_catalogue(tmp_path), shops=secrets
     ) as h:
         yield h
-
-
-async def order_book(anna: Person) -> int:
-    await anna.send("/start")
-    await anna.press("🛍 Магазины")
-    await anna.press("🏪 Книжная лавка «Переплёт»")
-    await anna.press("Художественная литература")
-    await anna.press("М. Булгаков. Мастер и Маргарита · 650,00 ₽")
-    seen = await anna.press("🛒 Купить")
-    found = re.search(r"Заказ № (\d+)", seen.text)
-    assert found, seen.text
-    return int(found.group(1))
 
 
 async def pay_in_app(h: Harness, anna: Person, order: int) -> None:
@@ -107,7 +78,7 @@ async def test_a_notification_signed_with_another_shops_password_is_refused(
     anna = shops.person()
     await register(anna)
     await fund(shops, PHONE, 1_000_000)
-    shops.services.aggregator.drop_callbacks = True
+    drop_callbacks(shops.services.aggregator)
     book = await order_book(anna)
     await to_invoice(anna)
     await anna.press("📱 В приложении")

@@ -15,8 +15,8 @@ from handlers.callbacks import TgPayCb
 from services.checkout import shop_account
 from services.tgpay import Refusal
 from tests.harness import Harness, Person, Seen
+from tests.helpers import order_roses
 from tests.live import running_live
-from tests.test_payment_journey import order_roses
 
 
 async def invoice_for(h: Harness, anna: Person, order: int) -> Seen:
@@ -95,12 +95,18 @@ async def test_forged_invoice_buttons_are_refused_politely(harness: Harness) -> 
     owner = harness.person("Борис")
     order = await order_roses(owner, quantity=1)
     await anna.send("/start")
-    for forged in (order, 10**20, 0):
+    for forged in (order, 2**31, 0):
         await anna.press_data(anna.last.message_id, f"tgp:{forged}")
         assert anna.last_answer == {
             "text": "Этого заказа нет среди ваших.",
             "show_alert": True,
         }, forged
+    # A number no order can have is an out-of-date button, as everywhere in the bot.
+    await anna.press_data(anna.last.message_id, f"tgp:{10**20}")
+    assert anna.last_answer == {
+        "text": "Эта кнопка устарела. Откройте меню командой /start.",
+        "show_alert": True,
+    }
     assert not [name for name, _ in harness.session.calls if name == "sendInvoice"]
 
 
