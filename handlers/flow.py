@@ -172,6 +172,7 @@ class ForInvoice:
     """Registration's argument when it is started from a payment: the order to return to."""
 
     order: int
+    phone: str | None = None  # the number the payment found no wallet on: register that one
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,16 @@ def owner_of(conn: sqlite3.Connection, number: str) -> int | None:
     return None if row is None else int(row[0])
 
 
+def number_of(conn: sqlite3.Connection, user_id: int) -> str | None:
+    """The number the account last proved it has (Telegram vouched for it), if any."""
+    row = conn.execute(
+        "SELECT number FROM phone_owners WHERE user_id = ? ORDER BY proved_at DESC, rowid DESC"
+        " LIMIT 1",
+        (user_id,),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
 def prove(conn: sqlite3.Connection, number: str, user_id: int, now: int) -> None:
     """The account shared its own contact (Telegram vouches for it): the number is its now.
 
@@ -153,6 +163,9 @@ class Operator:
 
     async def owner(self, number: str) -> int | None:
         return await self.db.run(lambda c: owner_of(c, number))
+
+    async def number_of(self, user_id: int) -> str | None:
+        return await self.db.run(lambda c: number_of(c, user_id))
 
     async def deactivate(self, number: str) -> None:
         """The operator stops serving the number; a wallet on it is blocked."""

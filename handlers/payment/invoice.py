@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from bot.i18n import current_locale, money, phone
+from bot.i18n import current_locale, money
 from handlers.callbacks import PayCb
 from handlers.flow import (
     REGISTRATION,
@@ -24,7 +24,6 @@ from handlers.states import Paying
 from handlers.views import payment as views
 from handlers.views.common import back_home
 from handlers.views.errors import (
-    give_working_number_text,
     not_signed_in_text,
     not_your_order_text,
     start_again_text,
@@ -36,7 +35,7 @@ from handlers.views.wallet import (
 from services.aggregator import Aggregator
 from services.bills import BillClosed, BillNotFound, NoWalletOnPhone
 from services.merchant import Merchant
-from services.operator import PhoneDeactivated
+from services.operator import Operator, PhoneDeactivated
 from services.orders import Order, OrderNotFound
 from services.wallet import (
     WalletService,
@@ -96,25 +95,39 @@ async def choose_qiwi(
     callback_data: PayCb,
     state: FSMContext,
     wallets: WalletService,
+    operator: Operator,
     merchant: Merchant,
 ) -> None:
     order = await payable_order(query, merchant, callback_data.order)
     if order is None:
         return
-    await ask_number(query, state, wallets, order)
+    await ask_number(query, state, wallets, operator, order)
+
+
+async def own_number(
+    user: int, wallets: WalletService, operator: Operator
+) -> tuple[str | None, bool]:
+    """The person's own number to offer, and whether it is their wallet's: the signed-in
+    wallet's, else the one their shared contact proved while the operator still serves it."""
+    wallet = await wallets.wallet_of(user)
+    if wallet is not None and wallet.active:
+        return wallet.phone, True
+    known = await operator.number_of(user)
+    if known is None or await operator.status(known) != "active":
+        return None, False
+    return known, False
 
 
 async def ask_number(
-    query: CallbackQuery, state: FSMContext, wallets: WalletService, order: Order
+    query: CallbackQuery,
+    state: FSMContext,
+    wallets: WalletService,
+    operator: Operator,
+    order: Order,
 ) -> None:
     await state.set_state(Paying.phone)
-    wallet = await wallets.wallet_of(user_id(query))
-    own = wallet.phone if wallet is not None and wallet.active else None
-    await show(
-        query,
-        _("Mobile number for the invoice: tap yours or type another, like +7 912 345-67-89."),
-        views.number_keyboard(order, own),
-    )
+    own, is_wallet = await own_number(user_id(query), wallets, operator)
+    await show(query, views.number_prompt_text(own), views.number_keyboard(order, own, is_wallet))
 
 
 async def my_number(
@@ -122,19 +135,24 @@ async def my_number(
     callback_data: PayCb,
     state: FSMContext,
     wallets: WalletService,
+    operator: Operator,
     merchant: Merchant,
     aggregator: Aggregator,
     callback_answer: CallbackAnswer,
 ) -> None:
-    wallet = await wallets.wallet_of(user_id(query))
-    if wallet is None:
+    own, _is_wallet = await own_number(user_id(query), wallets, operator)
+    if own is None:
         await tell(query, not_signed_in_text(), callback_answer)
         return
-    await issue(query, state, merchant, aggregator, callback_data.order, wallet.phone)
+    await issue(query, state, merchant, aggregator, callback_data.order, own, wallets)
 
 
 async def typed_number(
-    message: Message, state: FSMContext, merchant: Merchant, aggregator: Aggregator
+    message: Message,
+    state: FSMContext,
+    merchant: Merchant,
+    aggregator: Aggregator,
+    wallets: WalletService,
 ) -> None:
     number = await read_phone(message)
     if number is None:
@@ -144,7 +162,7 @@ async def typed_number(
         await state.clear()
         await message.answer(start_again_text(), reply_markup=back_home())
         return
-    await issue(message, state, merchant, aggregator, order_id, number)
+    await issue(message, state, merchant, aggregator, order_id, number, wallets)
 
 
 async def issue(
@@ -154,8 +172,10 @@ async def issue(
     aggregator: Aggregator,
     order_id: int,
     number: str,
+    wallets: WalletService,
 ) -> None:
-    """A bill to `number` for the order; no wallet there → say exactly that, offer one."""
+    """A bill to `number` for the order; no wallet there → say exactly that, offer one; a
+    number the operator no longer serves → registering again, or another number."""
     try:
         order = await merchant.order_of(order_id, user_id(event))
     except OrderNotFound:
@@ -171,17 +191,21 @@ async def issue(
     try:
         bill = await aggregator.issue_bill(operation, number)
     except NoWalletOnPhone:
+        # Still the number step: the text invites typing another number.
+        await state.set_state(Paying.phone)
         await PAYMENT.update(state, order=order.id, pay_phone=number)
-        await show(
-            event,
-            _(
-                "The payment did not go through: there is no QIWI wallet registered on {phone}."
-            ).format(phone=phone(number)),
-            views.no_wallet_keyboard(order.id),
-        )
+        await show(event, views.no_wallet_text(number), views.no_wallet_keyboard(order.id))
         return
     except PhoneDeactivated:
-        await show(event, give_working_number_text(), None)
+        await state.set_state(Paying.phone)
+        await PAYMENT.update(state, order=order.id, pay_phone=None)
+        wallet = await wallets.wallet_of(user_id(event))
+        blocked = wallet is not None and not wallet.active and wallet.phone == number
+        await show(
+            event,
+            views.deactivated_text(number, blocked=blocked),
+            views.deactivated_keyboard(order.id, blocked=blocked),
+        )
         return
     except (BillClosed, BillNotFound):
         await not_payable(event, await merchant.order(order.id))
@@ -194,8 +218,10 @@ async def issue(
 async def register_wallet(
     query: CallbackQuery, callback_data: PayCb, state: FSMContext, flows: Flows
 ) -> None:
+    data = await PAYMENT.get(state)
+    refused = data.pay_phone if data.order == callback_data.order else None
     await PAYMENT.update(state, order=callback_data.order)
-    await flows.start(REGISTRATION, ForInvoice(callback_data.order), caller=CALLER)
+    await flows.start(REGISTRATION, ForInvoice(callback_data.order, refused), caller=CALLER)
 
 
 @REGISTRATION.returns_to(CALLER)
@@ -215,6 +241,7 @@ async def resume(
     merchant: Merchant,
     aggregator: Aggregator,
     wallets: WalletService,
+    operator: Operator,
 ) -> None:
     """Back to the same invoice after registering or topping up: a bill to the wallet's number."""
     order = await payable_order(query, merchant, callback_data.order)
@@ -227,6 +254,6 @@ async def resume(
         return
     number = wallet.phone if wallet is not None else data.pay_phone
     if number is None:
-        await ask_number(query, state, wallets, order)
+        await ask_number(query, state, wallets, operator, order)
         return
-    await issue(query, state, merchant, aggregator, order.id, number)
+    await issue(query, state, merchant, aggregator, order.id, number, wallets)

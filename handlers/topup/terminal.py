@@ -34,7 +34,7 @@ from handlers.views.errors import (
     stale_button_text,
     start_again_text,
 )
-from handlers.views.wallet import not_proved_text, share_keyboard
+from handlers.views.wallet import not_proved_text, opened_here_text, share_keyboard
 from services.aggregator import Aggregator
 from services.bills import BillClosed
 from services.money import AmountNotUnderstood, parse_rubles
@@ -50,7 +50,13 @@ from services.terminal import (
     SessionNotFound,
     WouldBreakCap,
 )
-from services.wallet import WalletBlocked, WalletExists, WalletNotFound, WalletService
+from services.wallet import (
+    WalletBlocked,
+    WalletExists,
+    WalletInfo,
+    WalletNotFound,
+    WalletService,
+)
 
 # ---- the number -----------------------------------------------------------------------
 
@@ -144,7 +150,7 @@ async def register_here(
     # The SMS arrives as its own message, and the terminal's next screen comes after it.
     assert query.bot is not None
     await send_sms(query.bot, registered.sms)
-    await ask_intended(query.message, state)
+    await ask_intended(query.message, state, opened=registered.wallet)
 
 
 async def shared_number(
@@ -168,19 +174,24 @@ async def shared_number(
         return
     assert message.bot is not None
     await send_sms(message.bot, registered.sms)
-    await ask_intended(message, state)
+    await ask_intended(message, state, opened=registered.wallet)
 
 
 # ---- the intended sum ------------------------------------------------------------------
 
 
-async def ask_intended(event: Message | CallbackQuery, state: FSMContext) -> None:
+async def ask_intended(
+    event: Message | CallbackQuery, state: FSMContext, *, opened: WalletInfo | None = None
+) -> None:
+    """The sum step; `opened`: the wallet this visit just registered, said to be ready first so
+    nobody inserts cash without knowing where it goes."""
     await state.set_state(TopUp.intended)
-    await show(
-        event,
-        _("How much do you want to credit? Type the sum, or tap «Skip» and just insert banknotes."),
-        views.skip_keyboard(),
+    text = _(
+        "How much do you want to credit? Type the sum, or tap «Skip» and just insert banknotes."
     )
+    if opened is not None:
+        text = f"{opened_here_text(opened)}\n\n{text}"
+    await show(event, text, views.skip_keyboard())
 
 
 async def next_step(

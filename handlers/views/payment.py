@@ -81,11 +81,51 @@ def methods_keyboard(order: Order, methods: Sequence[Currency]) -> InlineKeyboar
     return keyboard(*rows, [home()])
 
 
-def number_keyboard(order: Order, own_phone: str | None) -> InlineKeyboardMarkup:
+def number_prompt_text(own_phone: str | None) -> str:
+    if own_phone is None:
+        return _("Mobile number for the invoice: type it, like +7 912 345-67-89.")
+    return _("Mobile number for the invoice: tap yours or type another, like +7 912 345-67-89.")
+
+
+def number_keyboard(order: Order, own_phone: str | None, is_wallet: bool) -> InlineKeyboardMarkup:
+    """`own_phone`: the wallet's number, or (no wallet yet) the one the person's contact proved."""
     if own_phone is None:
         return keyboard([home()])
-    mine = _("📱 {phone} (your wallet)").format(phone=phone(own_phone))
+    if is_wallet:
+        mine = _("📱 {phone} (your wallet)").format(phone=phone(own_phone))
+    else:
+        mine = _("📱 My number {phone}").format(phone=phone(own_phone))
     return keyboard([(mine, PayCb(action=PayAction.my_number, order=order.id))], [home()])
+
+
+def no_wallet_text(number: str) -> str:
+    return (
+        _("The payment did not go through: there is no QIWI wallet registered on {phone}.").format(
+            phone=phone(number)
+        )
+        + "\n"
+        + _("Open a wallet on this number or type another number, like +7 912 345-67-89.")
+    )
+
+
+def deactivated_text(number: str, *, blocked: bool) -> str:
+    if blocked:
+        return _(
+            "The operator does not serve {phone} any more, and the wallet on it is blocked. "
+            "Type another number or register the wallet again on a working number."
+        ).format(phone=phone(number))
+    return _(
+        "The operator does not serve {phone}. Type a working number, like +7 912 345-67-89."
+    ).format(phone=phone(number))
+
+
+def deactivated_keyboard(order_id: int, *, blocked: bool) -> InlineKeyboardMarkup:
+    register = _("🔁 Register again") if blocked else _("👛 Open a wallet")
+    return keyboard(
+        [(register, PayCb(action=PayAction.register, order=order_id))],
+        [(_("⬅️ Another number"), PayCb(action=PayAction.method, order=order_id))],
+        [home()],
+    )
 
 
 def pay_again_keyboard(order: Order) -> InlineKeyboardMarkup:

@@ -91,6 +91,21 @@ def blocked_wallet_text(number: str) -> str:
     ).format(phone=phone(number))
 
 
+def opened_here_text(wallet: WalletInfo) -> str:
+    """A wallet just registered and signed in (at the terminal): what it is and its limits."""
+    return _(
+        "✅ Wallet {phone} is open and you are signed in to it. Balance {balance}.\n"
+        "Identification: {level}. Limits: balance up to {max_balance}, "
+        "payments up to {monthly} a month."
+    ).format(
+        phone=phone(wallet.phone),
+        balance=money(wallet.balance),
+        level=level_name(wallet.level),
+        max_balance=money(wallet.limits.max_balance),
+        monthly=money(wallet.limits.monthly_payments),
+    )
+
+
 def ready_text(number: str, balance: int) -> str:
     return _("✅ Wallet {phone} is ready. Balance {balance}.").format(
         phone=phone(number, masked=True), balance=money(balance)

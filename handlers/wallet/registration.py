@@ -51,10 +51,16 @@ async def ask_phone(event: Message | CallbackQuery, state: FSMContext) -> None:
 
 @REGISTRATION.entry
 async def register_for_invoice(
-    event: Message | CallbackQuery, state: FSMContext, arg: ForInvoice
+    event: Message | CallbackQuery, state: FSMContext, wallets: WalletService, arg: ForInvoice
 ) -> None:
-    """Registration asked for by a payment: the same steps; the payment gets the result."""
-    await ask_phone(event, state)
+    """Registration asked for by a payment: the same steps; the payment gets the result.
+    The number the payment was refused for is not asked again: its SMS code goes out now."""
+    if arg.phone is None:
+        await ask_phone(event, state)
+        return
+    await state.set_state(Registration.phone)
+    await WALLET.update(state, phone=arg.phone)
+    await send_code(event, state, wallets, arg.phone)
 
 
 # ---- step 1: the number ----------------------------------------------------------------
@@ -115,10 +121,12 @@ async def got_number(message: Message, state: FSMContext, wallets: WalletService
 
 
 async def send_code(
-    message: Message, state: FSMContext, wallets: WalletService, number: str
+    event: Message | CallbackQuery, state: FSMContext, wallets: WalletService, number: str
 ) -> None:
+    message = event if isinstance(event, Message) else event.message
+    assert isinstance(message, Message)  # a button of the bot's own message in a private chat
     try:
-        sent = await wallets.start_registration(number, user_id(message))
+        sent = await wallets.start_registration(number, user_id(event))
     except PhoneDeactivated:
         await message.answer(
             _(
