@@ -138,3 +138,28 @@ async def test_registration_at_the_terminal_says_the_wallet_is_ready_before_the_
         "просто вставляйте купюры."
     )
     assert seen.labels[0] == "Пропустить ➡️"
+
+
+async def test_the_same_screens_in_english(harness: Harness) -> None:
+    john = harness.person("John", language_code="en")
+    await john.send("/start")
+    await john.share_contact()
+    await harness.services.operator.deactivate("+79160001122")
+    await john.send("/start")
+    await john.press("🛍 Shops")
+    await john.press("🏪 Цветочная мастерская «Ромашка»")
+    await john.press("Букеты")
+    await john.press("7 роз · 1,890.00 ₽")
+    await john.press("🛒 Buy")
+    await john.press("💳 Pay via Robokassa")
+    seen = await john.press("Visa QIWI Wallet")
+    assert seen.labels == ["📱 My number +7 912 345-67-89", "🏠 Menu"]
+    seen = await john.press("📱 My number +7 912 345-67-89")
+    assert seen.text.endswith(
+        "Open a wallet on this number or type another number, like +7 912 345-67-89."
+    )
+    seen = await john.send("+7 916 000-11-22")
+    assert seen.text == (
+        "The operator does not serve +7 916 000-11-22. Type a working number, like +7 912 345-67-89."
+    )
+    assert seen.labels == ["👛 Open a wallet", "⬅️ Another number", "🏠 Menu"]
