@@ -134,7 +134,8 @@ async def test_the_terminal_registers_only_the_number_of_who_is_there(harness: H
     await mallory.press("📝 Зарегистрировать здесь")
     await mallory.share_contact()
     assert "Ваш секретный ключ:" in sms_in(mallory)[-1]
-    assert mallory.last.text.startswith("Сколько хотите зачислить?")
+    assert mallory.last.text.startswith("✅ Кошелёк +7 999 000-11-11 открыт, вы в нём.")
+    assert "Сколько хотите зачислить?" in mallory.last.text
     assert mallory.reply_keyboard == []
     assert await harness.services.wallets.has_wallet("+79990001111") == "active"
 
