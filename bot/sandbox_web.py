@@ -9,6 +9,7 @@ the bot plays the buyer's browser (it opens the page, then acts for the buyer in
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from xml.sax.saxutils import escape
 
 from aiohttp import web
@@ -170,8 +171,6 @@ def build_sandbox_routes(app: web.Application, aggregator: Aggregator) -> None:
 
 
 def op_stamp(moment: object) -> str:
-    from datetime import datetime
-
     if isinstance(moment, datetime):
         return moment.astimezone(MOSCOW).isoformat(timespec="seconds")
     return ""
