@@ -21,8 +21,6 @@ from services.terminal import (
     WouldBreakCap,
 )
 from services.wallet import WalletBlocked, WalletNotFound, WalletService, wallet_account
-from tests.harness import Harness
-from tests.helpers import order_roses, register, to_invoice
 
 PHONE = "+79123456789"
 NO_WALLET = "+79990001122"
@@ -360,22 +358,6 @@ async def test_cash_left_in_a_short_bill_without_a_wallet_goes_to_the_phone(
     assert (receipt.paid, receipt.remainder, receipt.remainder_to) == (0, 200_000, "phone")
     assert await Operator(db, clock).mobile_balance(NO_WALLET) == 200_000
     assert (await ledger.check_invariants()).ok
-
-
-async def test_a_receipt_for_a_bill_names_the_order_it_paid(harness: Harness) -> None:
-    anna = harness.person()
-    await register(anna)
-    order = await order_roses(anna, quantity=1)
-    await to_invoice(anna)
-    seen = await anna.press("🏧 В терминале QIWI")
-    assert "К оплате: 1 890,00 ₽" in seen.text
-    await anna.press("2000 ₽")
-    seen = await anna.press("✅ Оплатить")
-    assert "Куда зачислить остаток 110,00 ₽?" in seen.text
-    await anna.press("📱 На баланс телефона")
-    receipt = anna.bot_messages()[-2].text
-    assert f"Оплата заказа № {order}" in receipt and "Купюры: 2000" in receipt
-    assert "Остаток 110,00 ₽ на баланс телефона" in receipt
 
 
 # ---- the mobile shop ---------------------------------------------------------------------
