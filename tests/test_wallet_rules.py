@@ -1,0 +1,217 @@
+"""The wallet's rules at the second they change and on numbers the operator stopped serving:
+when another code may be asked for, the last second a code works, a right guess giving the
+whole allowance back, a blocked number that cannot be registered or re-keyed, and signing out."""
+
+from __future__ import annotations
+
+import pytest
+
+import services.wallet as wallet_module
+from services.clock import ManualClock, to_ts
+from services.db import Database
+from services.ledger import Ledger
+from services.operator import Operator, PhoneDeactivated
+from services.wallet import (
+    CodeExpired,
+    CodeSent,
+    ResendTooSoon,
+    TooManyAttempts,
+    WalletRules,
+    WalletService,
+    WrongCode,
+    WrongSecret,
+)
+from tests.helpers import World, register
+
+PHONE = "+79123456789"
+BORIS_PHONE = "+79990000000"
+
+
+@pytest.fixture
+def operator(db: Database, clock: ManualClock) -> Operator:
+    return Operator(db, clock)
+
+
+@pytest.fixture
+async def wallets(
+    db: Database, clock: ManualClock, ledger: Ledger, operator: Operator
+) -> WalletService:
+    # Account 1 has PHONE, account 2 has BORIS_PHONE: each one's SMS come to it.
+    await operator.prove(PHONE, 1)
+    await operator.prove(BORIS_PHONE, 2)
+    return WalletService(db, clock, ledger, WalletRules())
+
+
+def wrong(sent: CodeSent) -> str:
+    return "000000" if sent.sms.value != "000000" else "111111"
+
+
+async def wrong_codes_until_locked(wallets: WalletService, sent: CodeSent) -> list[int]:
+    lefts = []
+    while True:
+        try:
+            await wallets.confirm_code(PHONE, wrong(sent), 1)
+        except WrongCode as error:
+            lefts.append(error.attempts_left)
+        except TooManyAttempts:
+            return lefts
+
+
+async def wrong_keys_until_locked(wallets: WalletService, user: int) -> list[int]:
+    lefts = []
+    while True:
+        try:
+            await wallets.verify_secret(PHONE, "AAAA-BBBB-CCCC", user)
+        except WrongSecret as error:
+            lefts.append(error.attempts_left)
+        except TooManyAttempts:
+            return lefts
+
+
+async def register_wallet(wallets: WalletService) -> str:
+    sent = await wallets.start_registration(PHONE, 1)
+    return (await wallets.confirm_code(PHONE, sent.sms.value, 1)).sms.value
+
+
+# ---- the clock's edges ---------------------------------------------------------------------
+
+
+async def test_another_code_comes_at_the_end_of_the_minute_not_a_second_before(
+    wallets: WalletService, clock: ManualClock
+) -> None:
+    first = await wallets.start_registration(PHONE, 1)
+    assert to_ts(first.resend_at) == to_ts(clock.now()) + 60
+    clock.advance(seconds=59)
+    with pytest.raises(ResendTooSoon) as error:
+        await wallets.start_registration(PHONE, 1)
+    assert error.value.seconds == 1
+    clock.advance(seconds=1)
+    assert clock.now() == first.resend_at
+    second = await wallets.start_registration(PHONE, 1)
+    assert second.sms.value  # the promised moment: a new code is sent
+    with pytest.raises(ResendTooSoon) as error:
+        await wallets.start_registration(PHONE, 1)
+    assert error.value.seconds == 60  # and the minute starts again from it
+
+
+async def test_a_code_works_until_its_last_second_and_not_at_the_promised_end(
+    wallets: WalletService, clock: ManualClock
+) -> None:
+    anna = await wallets.start_registration(PHONE, 1)
+    assert to_ts(anna.expires_at) == to_ts(clock.now()) + 300
+    clock.advance(minutes=4, seconds=59)
+    registered = await wallets.confirm_code(PHONE, anna.sms.value, 1)
+    assert registered.wallet.active
+
+    boris = await wallets.start_registration(BORIS_PHONE, 2)
+    clock.advance(minutes=5)
+    assert clock.now() == boris.expires_at
+    with pytest.raises(CodeExpired):
+        await wallets.confirm_code(BORIS_PHONE, boris.sms.value, 2)
+    clock.advance(seconds=1)
+    with pytest.raises(CodeExpired):
+        await wallets.confirm_code(BORIS_PHONE, boris.sms.value, 2)
+    assert await wallets.has_wallet(BORIS_PHONE) is None
+
+
+# ---- a right guess gives the allowance back ------------------------------------------------
+
+
+async def test_a_right_key_forgets_the_wrong_ones_before_it(wallets: WalletService) -> None:
+    secret = await register_wallet(wallets)
+    for left in (4, 3, 2, 1):
+        with pytest.raises(WrongSecret) as error:
+            await wallets.verify_secret(PHONE, "AAAA-BBBB-CCCC", 2)
+        assert error.value.attempts_left == left
+    await wallets.sign_in(PHONE, secret, 2)
+    # A typo next week is not the fifth strike: the whole allowance is back.
+    assert await wrong_keys_until_locked(wallets, 2) == [4, 3, 2, 1]
+
+
+async def test_a_right_code_forgets_the_wrong_ones_before_it(
+    wallets: WalletService, operator: Operator
+) -> None:
+    sent = await wallets.start_registration(PHONE, 1)
+    for left in (4, 3, 2, 1):
+        with pytest.raises(WrongCode) as error:
+            await wallets.confirm_code(PHONE, wrong(sent), 1)
+        assert error.value.attempts_left == left
+    await wallets.confirm_code(PHONE, sent.sms.value, 1)
+    # Months later the number is blocked and given back; registering again starts afresh.
+    await operator.deactivate(PHONE)
+    await operator.reactivate(PHONE)
+    again = await wallets.start_registration(PHONE, 1)
+    assert again.reregistration
+    assert await wrong_codes_until_locked(wallets, again) == [4, 3, 2, 1]
+
+
+# ---- a number the operator stopped serving -------------------------------------------------
+
+
+async def test_a_code_typed_after_the_number_was_deactivated_opens_no_wallet(
+    wallets: WalletService, operator: Operator
+) -> None:
+    sent = await wallets.start_registration(PHONE, 1)
+    await operator.deactivate(PHONE)
+    with pytest.raises(PhoneDeactivated):
+        await wallets.confirm_code(PHONE, sent.sms.value, 1)
+    assert await wallets.has_wallet(PHONE) is None
+    assert await wallets.wallet_of(1) is None
+
+
+async def test_a_terminal_registers_no_wallet_on_a_deactivated_number(
+    wallets: WalletService, operator: Operator
+) -> None:
+    await operator.deactivate(PHONE)
+    with pytest.raises(PhoneDeactivated):
+        await wallets.register_at_terminal(PHONE, 1)
+    assert await wallets.has_wallet(PHONE) is None
+    assert await wallets.wallet_of(1) is None
+
+
+async def test_a_key_is_not_changed_once_the_number_is_deactivated_meanwhile(
+    wallets: WalletService, operator: Operator, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = await register_wallet(wallets)
+    before = await db.fetchone("SELECT secret_hash FROM wallets WHERE phone = ?", (PHONE,))
+    make_hash = wallet_module.hash_async
+
+    async def deactivated_while_hashing(value: str, *, n: int) -> str:
+        # The old key was right; the operator stops serving the number before the new one is
+        # stored.
+        await operator.deactivate(PHONE)
+        return await make_hash(value, n=n)
+
+    monkeypatch.setattr(wallet_module, "hash_async", deactivated_while_hashing)
+    with pytest.raises(PhoneDeactivated):
+        await wallets.change_secret(1, secret)
+    after = await db.fetchone("SELECT secret_hash FROM wallets WHERE phone = ?", (PHONE,))
+    assert before is not None and after is not None and after[0] == before[0]
+
+
+# ---- signing out -----------------------------------------------------------------------------
+
+
+async def test_signing_out_leaves_the_wallet_to_its_other_accounts(
+    wallets: WalletService,
+) -> None:
+    secret = await register_wallet(wallets)
+    await wallets.sign_in(PHONE, secret, 2)
+    await wallets.sign_out(2)
+    assert await wallets.wallet_of(2) is None
+    mine = await wallets.wallet_of(1)
+    assert mine is not None and mine.phone == PHONE
+    again = await wallets.sign_in(PHONE, secret, 2)  # the key still opens it
+    assert again.phone == PHONE
+
+
+async def test_after_signing_out_the_wallet_asks_to_sign_in_again(chat: World) -> None:
+    anna = chat.person()
+    await register(anna)
+    await anna.press("👛 Кошелёк")
+    await anna.press("🚪 Выйти из кошелька")
+    await anna.press("🚪 Да, выйти")
+    seen = await anna.send("/start")
+    assert "👛 Завести кошелёк" in seen.labels and "👛 Кошелёк" not in seen.labels
+    seen = await anna.press("👛 Завести кошелёк")
+    assert seen.text.startswith("Кошелька пока нет.")
