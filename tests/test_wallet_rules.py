@@ -4,6 +4,10 @@ whole allowance back, a blocked number that cannot be registered or re-keyed, an
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+
 import pytest
 
 import services.wallet as wallet_module
@@ -11,6 +15,7 @@ from services.clock import ManualClock, to_ts
 from services.db import Database
 from services.ledger import Ledger
 from services.operator import Operator, PhoneDeactivated
+from services.secrets import hash_async
 from services.wallet import (
     CodeExpired,
     CodeSent,
@@ -215,3 +220,21 @@ async def test_after_signing_out_the_wallet_asks_to_sign_in_again(chat: World) -
     assert "👛 Завести кошелёк" in seen.labels and "👛 Кошелёк" not in seen.labels
     seen = await anna.press("👛 Завести кошелёк")
     assert seen.text.startswith("Кошелька пока нет.")
+
+
+# ---- a forked process (the mutation runner's children) -------------------------------------
+
+
+def test_a_forked_process_hashes_keys_instead_of_waiting_forever() -> None:
+    # The pool's threads stay behind in the parent; a child that reused the pool would queue
+    # its hash for threads it does not have, and every key check there would hang.
+    assert asyncio.run(hash_async("AAAA-BBBB", n=2**10)).startswith("scrypt$")
+    pid = os.fork()
+    if pid == 0:
+        signal.alarm(10)
+        try:
+            asyncio.run(hash_async("AAAA-BBBB", n=2**10))
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
