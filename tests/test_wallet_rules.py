@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from datetime import timedelta
 
 import pytest
 
@@ -117,6 +118,37 @@ async def test_a_code_works_until_its_last_second_and_not_at_the_promised_end(
     with pytest.raises(CodeExpired):
         await wallets.confirm_code(BORIS_PHONE, boris.sms.value, 2)
     assert await wallets.has_wallet(BORIS_PHONE) is None
+
+
+async def test_a_code_may_be_asked_for_again_the_second_the_lock_out_ends(
+    wallets: WalletService, clock: ManualClock
+) -> None:
+    sent = await wallets.start_registration(PHONE, 1)
+    assert await wrong_codes_until_locked(wallets, sent) == [4, 3, 2, 1]
+    with pytest.raises(TooManyAttempts) as locked:
+        await wallets.start_registration(PHONE, 1)
+    clock.advance(seconds=to_ts(locked.value.until) - to_ts(clock.now()) - 1)
+    with pytest.raises(TooManyAttempts):
+        await wallets.start_registration(PHONE, 1)
+    clock.advance(seconds=1)  # the second the chat promised
+    again = await wallets.start_registration(PHONE, 1)
+    registered = await wallets.confirm_code(PHONE, again.sms.value, 1)
+    assert registered.wallet.active
+
+
+async def test_the_operators_own_timings_are_the_ones_kept(
+    db: Database, clock: ManualClock, ledger: Ledger, operator: Operator
+) -> None:
+    await operator.prove(PHONE, 1)
+    wallets = WalletService(db, clock, ledger, WalletRules(code_ttl=120, resend_cooldown=30))
+    first = await wallets.start_registration(PHONE, 1)
+    assert first.resend_at - clock.now() == timedelta(seconds=30)
+    assert first.expires_at - clock.now() == timedelta(minutes=2)
+    clock.advance(seconds=30)
+    second = await wallets.start_registration(PHONE, 1)
+    clock.advance(minutes=2)
+    with pytest.raises(CodeExpired):
+        await wallets.confirm_code(PHONE, second.sms.value, 1)
 
 
 # ---- a right guess gives the allowance back ------------------------------------------------
