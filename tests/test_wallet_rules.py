@@ -20,6 +20,8 @@ from services.secrets import hash_async
 from services.wallet import (
     CodeExpired,
     CodeSent,
+    NoPendingCode,
+    Registered,
     ResendTooSoon,
     TooManyAttempts,
     WalletRules,
@@ -224,6 +226,58 @@ async def test_a_key_is_not_changed_once_the_number_is_deactivated_meanwhile(
         await wallets.change_secret(1, secret)
     after = await db.fetchone("SELECT secret_hash FROM wallets WHERE phone = ?", (PHONE,))
     assert before is not None and after is not None and after[0] == before[0]
+
+
+# ---- the key and the terminal -------------------------------------------------------------
+
+
+async def test_the_key_is_changed_only_by_someone_who_knows_the_old_one(
+    wallets: WalletService, db: Database
+) -> None:
+    secret = await register_wallet(wallets)
+    before = await db.fetchone("SELECT secret_hash FROM wallets WHERE phone = ?", (PHONE,))
+    with pytest.raises(WrongSecret) as error:
+        await wallets.change_secret(1, "AAAA-BBBB-CCCC")
+    assert error.value.attempts_left == 4
+    after = await db.fetchone("SELECT secret_hash FROM wallets WHERE phone = ?", (PHONE,))
+    assert before is not None and after is not None and after[0] == before[0]
+    await wallets.verify_secret(PHONE, secret, 1)  # the old key still opens the wallet
+
+
+async def test_a_double_tap_on_the_code_opens_the_wallet_once_with_one_key(
+    wallets: WalletService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = await wallets.start_registration(PHONE, 1)
+    make_hash = wallet_module.hash_async
+    both_checked = asyncio.Barrier(2)
+
+    async def after_both_checked(value: str, *, n: int) -> str:
+        await both_checked.wait()  # both taps passed the code check before either finishes
+        return await make_hash(value, n=n)
+
+    monkeypatch.setattr(wallet_module, "hash_async", after_both_checked)
+    results = await asyncio.gather(
+        wallets.confirm_code(PHONE, sent.sms.value, 1),
+        wallets.confirm_code(PHONE, sent.sms.value, 1),
+        return_exceptions=True,
+    )
+    keys = [r.sms.value for r in results if isinstance(r, Registered)]
+    assert len(keys) == 1
+    assert [type(r) for r in results if not isinstance(r, Registered)] == [NoPendingCode]
+    await wallets.verify_secret(PHONE, keys[0], 1)
+
+
+async def test_a_terminal_registration_signs_the_chat_in_unless_it_uses_another_wallet(
+    wallets: WalletService, operator: Operator
+) -> None:
+    registered = await wallets.register_at_terminal(PHONE, 1)
+    assert registered.wallet == await wallets.wallet_of(1)  # nothing spent, signed in here
+    assert registered.wallet.spent_this_month == 0
+    # Anna also has Boris's old number now; her chat keeps the wallet it uses.
+    await operator.prove("+79990000001", 1)
+    await wallets.register_at_terminal("+79990000001", 1)
+    mine = await wallets.wallet_of(1)
+    assert mine is not None and mine.phone == PHONE
 
 
 # ---- signing out -----------------------------------------------------------------------------
