@@ -24,6 +24,7 @@ from services.wallet import (
     Registered,
     ResendTooSoon,
     TooManyAttempts,
+    WalletNotFound,
     WalletRules,
     WalletService,
     WrongCode,
@@ -278,6 +279,14 @@ async def test_a_terminal_registration_signs_the_chat_in_unless_it_uses_another_
     await wallets.register_at_terminal("+79990000001", 1)
     mine = await wallets.wallet_of(1)
     assert mine is not None and mine.phone == PHONE
+
+
+async def test_identifying_a_number_without_a_wallet_says_there_is_none(
+    wallets: WalletService,
+) -> None:
+    with pytest.raises(WalletNotFound):
+        await wallets.set_level(BORIS_PHONE, "basic")
+    assert await wallets.has_wallet(BORIS_PHONE) is None
 
 
 # ---- signing out -----------------------------------------------------------------------------
