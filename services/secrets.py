@@ -34,6 +34,15 @@ def _hash_pool() -> ThreadPoolExecutor:
     return _pool
 
 
+def _forget_pool() -> None:
+    # A forked child has none of the pool's threads; reusing it would queue hashes forever.
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _scrypt(value: str, salt: bytes, n: int) -> bytes:
     return hashlib.scrypt(value.encode(), salt=salt, n=n, r=8, p=1, dklen=32)
 
