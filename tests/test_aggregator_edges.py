@@ -148,7 +148,10 @@ async def test_a_bill_to_a_number_the_operator_dropped_asks_for_a_working_number
     await anna.press("Visa QIWI Wallet")
     await harness.services.operator.deactivate(PHONE)
     seen = await anna.press("📱 +7 912 345-67-89 (ваш кошелёк)")
-    assert seen.text == "Номер не обслуживается оператором. Укажите действующий номер."
+    assert seen.text.startswith(
+        "Номер +7 912 345-67-89 не обслуживается оператором, кошелёк на нём заблокирован."
+    )
+    assert "⬅️ Другой номер" in seen.labels
 
 
 async def test_refusals_of_the_refund_api_reach_the_shops_client_as_refusals(

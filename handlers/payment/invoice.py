@@ -142,6 +142,11 @@ async def my_number(
 ) -> None:
     own, _is_wallet = await own_number(user_id(query), wallets, operator)
     if own is None:
+        # A wallet blocked since the button was shown (its number dropped by the operator):
+        # the bill to that number says why it cannot be paid there and what to do instead.
+        wallet = await wallets.wallet_of(user_id(query))
+        own = wallet.phone if wallet is not None else None
+    if own is None:
         await tell(query, not_signed_in_text(), callback_answer)
         return
     await issue(query, state, merchant, aggregator, callback_data.order, own, wallets)
