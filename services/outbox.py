@@ -10,7 +10,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal, TypedDict, overload
+from typing import Literal, NotRequired, TypedDict, overload
 
 from services.clock import Clock, to_ts
 from services.db import Database
@@ -43,6 +43,9 @@ class ReceiptCredited(TypedDict):
     receipt: int
     amount: int
     phone: str
+    # A top-up meant for an unpaid order: the order and its invoice (0: none known).
+    order: NotRequired[int]
+    bill: NotRequired[int]
 
 
 class OrderPaid(TypedDict):

@@ -21,7 +21,7 @@ from services.clock import Clock, from_ts, to_ts
 from services.db import Database
 from services.errors import DomainError
 from services.operator import mobile_account, require_active
-from services.outbox import Kind, enqueue
+from services.outbox import Kind, ReceiptCredited, enqueue
 from services.requests import handled, remember
 from services.wallet import WalletBlocked, WalletNotFound, wallet_account
 
@@ -76,12 +76,39 @@ class SessionNotFound(DomainError):
     pass
 
 
+class KopecksForCash(DomainError):
+    """An intended cash sum with kopecks: banknotes cannot make it."""
+
+
 class ReceiptNotFound(DomainError):
     pass
 
 
 class BadAmount(DomainError):
     pass
+
+
+@dataclass(frozen=True)
+class ForOrder:
+    """A top-up meant for an unpaid order: what the order lacked in the wallet when it began,
+    and the invoice the wallet could not pay (0 when none is known)."""
+
+    order: int
+    bill: int = 0
+    needed: int = 0
+
+
+def banknote_sum_for(amount: int) -> int:
+    """The smallest sum banknotes make that covers `amount`: every note is a multiple of the
+    smallest, so that is `amount` rounded up to it."""
+    step = min(BANKNOTES) * 100
+    return -(-amount // step) * step
+
+
+def _for_order(row: sqlite3.Row) -> ForOrder | None:
+    if row["for_order"] is None:
+        return None
+    return ForOrder(row["for_order"], row["for_bill"], row["needed"])
 
 
 @dataclass(frozen=True)
@@ -98,6 +125,7 @@ class CashSession:
     commission: int
     status: str
     reference: str
+    for_order: ForOrder | None = None
 
     @property
     def to_credit(self) -> int:
@@ -134,13 +162,34 @@ class Receipt:
     credited_at: datetime | None
     # For a payment: the order (number, shop name) it paid, when it paid one.
     order: tuple[int, str] | None = None
+    intended: int | None = None  # the sum the person meant to credit
+    for_order: ForOrder | None = None
 
     @property
     def pending(self) -> bool:
         return self.status == "pending"
 
+    @property
+    def above_intended(self) -> int:
+        """What was inserted above the intended sum: the terminal gives no change, so it is
+        credited too."""
+        if self.purpose != "topup" or not self.intended:
+            return 0
+        return max(self.credited - self.intended, 0)
+
+    @property
+    def left_in_wallet(self) -> int:
+        """What stays in the wallet once the order it was meant for is paid."""
+        if self.for_order is None:
+            return 0
+        return max(self.credited - self.for_order.needed, 0)
+
 
 def _receipt(row: sqlite3.Row, conn: sqlite3.Connection) -> Receipt:
+    visit = conn.execute(
+        "SELECT intended, for_order, for_bill, needed FROM cash_sessions WHERE id = ?",
+        (row["session_id"],),
+    ).fetchone()
     return Receipt(
         number=RECEIPT_BASE + row["id"],
         point=row["point"],
@@ -161,6 +210,8 @@ def _receipt(row: sqlite3.Row, conn: sqlite3.Connection) -> Receipt:
         due_at=from_ts(row["due_at"]),
         credited_at=None if row["credited_at"] is None else from_ts(row["credited_at"]),
         order=ledger.order_of_bill(conn, row["reference"]) if row["purpose"] == "payment" else None,
+        intended=visit["intended"],
+        for_order=_for_order(visit),
     )
 
 
@@ -206,6 +257,7 @@ class CashDesk:
             commission=self.commission(row["kind"], row["purpose"], row["inserted"]),
             status=row["status"],
             reference=row["reference"],
+            for_order=_for_order(row),
         )
 
     # ---- a visit ---------------------------------------------------------------------
@@ -220,8 +272,17 @@ class CashDesk:
         amount: int | None = None,
         reference: str = "",
         intended: int | None = None,
+        for_order: ForOrder | None = None,
     ) -> CashSession:
-        """Start at the terminal's screen "Пополнить счёт" (or "Оплатить счёт") for a number."""
+        """Start at the terminal's screen "Пополнить счёт" (or "Оплатить счёт") for a number.
+
+        An intended sum must be whole roubles (banknotes make no kopecks) and fit under the
+        wallet's cap now, so nobody learns at the fourth banknote that it never could.
+        """
+        if intended is not None and (type(intended) is not int or intended <= 0):
+            raise BadAmount()
+        if intended is not None and intended % 100:
+            raise KopecksForCash()
         now = self._now()
         point = self.rules.terminal_id
 
@@ -229,6 +290,8 @@ class CashDesk:
             require_active(conn, phone, now)
             if purpose == "topup":
                 _require_wallet(conn, phone)
+                if intended is not None:
+                    _check_room(conn, phone, intended)
             # One visit at a time per person: an untouched earlier one is simply dropped.
             conn.execute(
                 "DELETE FROM cash_sessions WHERE user_id = ? AND status = 'open' AND inserted = 0",
@@ -236,8 +299,8 @@ class CashDesk:
             )
             cursor = conn.execute(
                 "INSERT INTO cash_sessions (point, kind, user_id, phone, purpose, target_account,"
-                " amount, reference, intended, created_at, updated_at)"
-                " VALUES (?, 'terminal', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " amount, reference, intended, for_order, for_bill, needed, created_at,"
+                " updated_at) VALUES (?, 'terminal', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     point,
                     user_id,
@@ -247,6 +310,7 @@ class CashDesk:
                     amount,
                     reference,
                     intended,
+                    *_for_order_columns(for_order),
                     now,
                     now,
                 ),
@@ -447,11 +511,22 @@ class CashDesk:
             (now, receipt_id),
         )
         if notify:
+            payload: ReceiptCredited = {
+                "receipt": int(number),
+                "amount": row["credited"],
+                "phone": row["phone"],
+            }
+            visit = conn.execute(
+                "SELECT for_order, for_bill FROM cash_sessions WHERE id = ?", (row["session_id"],)
+            ).fetchone()
+            if visit["for_order"] is not None:
+                payload["order"] = visit["for_order"]
+                payload["bill"] = visit["for_bill"]
             enqueue(
                 conn,
                 row["user_id"],
                 Kind.RECEIPT_CREDITED,
-                {"receipt": int(number), "amount": row["credited"], "phone": row["phone"]},
+                payload,
                 f"receipt:{number}:credited",
                 now=now,
             )
@@ -505,7 +580,13 @@ class CashDesk:
     # ---- the mobile shop -------------------------------------------------------------
 
     async def salon_top_up(
-        self, user_id: int, phone: str, amount: int, *, request: str = ""
+        self,
+        user_id: int,
+        phone: str,
+        amount: int,
+        *,
+        request: str = "",
+        for_order: ForOrder | None = None,
     ) -> Receipt:
         """A consultant takes the money and credits the wallet (sometimes with a delay).
 
@@ -532,9 +613,9 @@ class CashDesk:
             _check_room(conn, phone, amount)
             cursor = conn.execute(
                 "INSERT INTO cash_sessions (point, kind, user_id, phone, purpose, reference, notes,"
-                " inserted, created_at, updated_at)"
-                " VALUES (?, 'salon', ?, ?, 'topup', ?, '[]', ?, ?, ?)",
-                (point, user_id, phone, request, amount, now, now),
+                " inserted, for_order, for_bill, needed, created_at, updated_at)"
+                " VALUES (?, 'salon', ?, ?, 'topup', ?, '[]', ?, ?, ?, ?, ?, ?)",
+                (point, user_id, phone, request, amount, *_for_order_columns(for_order), now, now),
             )
             row = conn.execute(
                 "SELECT * FROM cash_sessions WHERE id = ?", (cursor.lastrowid,)
@@ -585,6 +666,12 @@ class CashDesk:
             return [self._abandon(conn, row, now, delayed).number for row in rows]
 
         return await self.db.transaction(run)
+
+
+def _for_order_columns(for_order: ForOrder | None) -> tuple[int | None, int, int]:
+    if for_order is None:
+        return None, 0, 0
+    return for_order.order, for_order.bill, for_order.needed
 
 
 def _require_wallet(conn: sqlite3.Connection, phone: str) -> None:
