@@ -23,6 +23,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
+from handlers.screens import keep
 from services.outbox import Outbox, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,9 @@ class OutboxWorker:
     def render(self, message: OutboxMessage) -> Rendered:
         renderer = self.renderers[message.kind]
         with self.i18n.context(), self.i18n.use_locale(message.locale):
-            return renderer(message.payload)
+            text, markup = renderer(message.payload)
+        # Every outbox message is a notification the person may come back to.
+        return text, None if markup is None else keep(markup)
 
     async def deliver_due(self) -> int:
         """One pass over due messages; returns how many were delivered."""

@@ -8,12 +8,16 @@ handles them. Prefixes carry a version so old buttons fail soft after a change.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from aiogram.filters.callback_data import CallbackData
 from pydantic import ValidationInfo, field_validator
 
 from services.numbers import MAX_ID, parse_id
+
+# Ends the data of every button under a message that must stay as it is (a receipt, a
+# notification): see `handlers.screens.keep`. Read back as if it were not there.
+KEEP = "~"
 
 
 class Callback(CallbackData, prefix="cb"):
@@ -33,6 +37,10 @@ class Callback(CallbackData, prefix="cb"):
         if isinstance(value, int) and not 0 <= value <= MAX_ID:
             raise ValueError("number out of range")
         return value
+
+    @classmethod
+    def unpack(cls, value: str) -> Self:
+        return super().unpack(value.removesuffix(KEEP))
 
 
 class MenuAction(StrEnum):
@@ -80,12 +88,20 @@ class TopAction(StrEnum):
     register_here = "reg"
     rest_phone = "rphone"
     rest_wallet = "rwallet"
+    for_order = "order"  # the sum an unpaid order needs, offered at the sum step
 
 
 class TopCb(Callback, prefix="t1"):
     action: TopAction
     value: int = 0  # a banknote in roubles
     visit: int = 0  # the terminal visit a button belongs to
+
+
+class TopForCb(Callback, prefix="tf1"):
+    """«Top up» from an invoice the wallet could not pay: the top-up is for that order."""
+
+    order: int
+    bill: int = 0
 
 
 class ShopAction(StrEnum):

@@ -1,4 +1,9 @@
-"""Showing a screen: edit the message a button was pressed on, or send a new one."""
+"""Showing a screen: edit the message a button was pressed on, or send a new one.
+
+Receipts, notifications and other messages a person may need later are never edited into
+something else: their keyboards are marked with `keep`, and a screen reached from a marked
+message comes as a new message.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from aiogram.types import (
 )
 from aiogram.utils.callback_answer import CallbackAnswer
 
+from handlers.callbacks import KEEP
+
 T = TypeVar("T")
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
@@ -23,6 +30,33 @@ def user_id(event: Message | CallbackQuery) -> int:
     """Who sent this message or pressed this button (always set in private chats)."""
     assert event.from_user is not None
     return event.from_user.id
+
+
+def keep(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
+    """The keyboard of a message that stays: its buttons lead on in new messages.
+
+    The mark travels in the buttons' data because that is what Telegram hands back with a
+    press, so no table of message ids is needed."""
+    rows = [
+        [
+            button.model_copy(update={"callback_data": button.callback_data + KEEP})
+            if button.callback_data and not button.callback_data.endswith(KEEP)
+            else button
+            for button in row
+        ]
+        for row in markup.inline_keyboard
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def kept(message: Message) -> bool:
+    """Whether this message was sent with a `keep` keyboard."""
+    markup = message.reply_markup
+    return markup is not None and any(
+        (button.callback_data or "").endswith(KEEP)
+        for row in markup.inline_keyboard
+        for button in row
+    )
 
 
 async def show(
@@ -34,8 +68,10 @@ async def show(
     by `CallbackAnswerMiddleware`)."""
     if isinstance(event, CallbackQuery):
         message = event.message
-        if isinstance(message, Message) and not isinstance(
-            markup, ReplyKeyboardMarkup | ReplyKeyboardRemove
+        if (
+            isinstance(message, Message)
+            and not kept(message)
+            and not isinstance(markup, ReplyKeyboardMarkup | ReplyKeyboardRemove)
         ):
             try:
                 await message.edit_text(text, reply_markup=markup)

@@ -188,7 +188,7 @@ async def pay_from_wallet(
             _("Not enough money in the wallet: {missing} short.").format(
                 missing=money(error.shortfall)
             ),
-            reply_markup=views.short_of_money_keyboard(order_id),
+            reply_markup=views.short_of_money_keyboard(order_id, bill.id),
         )
         return
     except MonthlyLimitExceeded as error:

@@ -254,6 +254,18 @@ async def resume(
         return
     wallet = await wallets.wallet_of(user_id(query))
     data = await PAYMENT.get(state)
+    if callback_data.bill and (data.operation is None or data.order != order.id):
+        # A button naming its invoice (under a top-up's receipt, maybe hours later): that
+        # invoice, while it can still be paid, whatever the person did in between.
+        try:
+            bill = await aggregator.bill(callback_data.bill)
+        except BillNotFound:
+            bill = None
+        payable = bill is not None and bill.inv_id == order.id and bill.status == "WAITING"
+        if bill is not None and payable and bill.expires_at > aggregator.clock.now():
+            await PAYMENT.update(state, bill=bill.id, order=order.id)
+            await show(query, views.invoice_text(order, bill), views.invoice_keyboard(order, bill))
+            return
     if data.operation is None or data.order != order.id:
         await show(query, _("Let's open the payment again."), views.pay_again_keyboard(order))
         return

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.callbacks import TopAction, TopCb
 from handlers.screens import show
 from handlers.states import TopUp
+from handlers.topup.data import finish
 from handlers.views.topup import after_receipt_keyboard, back_keyboard, receipt_status_text
 from services.numbers import parse_id
 from services.terminal import CashDesk, ReceiptNotFound
@@ -41,8 +42,8 @@ async def check_receipt(message: Message, state: FSMContext, cash: CashDesk) -> 
             ).format(number=text)
         )
         return
-    await state.clear()
-    await message.answer(receipt_status_text(receipt), reply_markup=after_receipt_keyboard())
+    await finish(state)
+    await message.answer(receipt_status_text(receipt), reply_markup=after_receipt_keyboard(receipt))
 
 
 async def junk(message: Message) -> None:

@@ -14,12 +14,12 @@ from handlers.callbacks import TopAction, TopCb
 from handlers.phones import read_phone
 from handlers.screens import show, tell, user_id
 from handlers.states import TopUp
-from handlers.topup.data import TOPUP
+from handlers.topup.data import TOPUP, finish
 from handlers.views import topup as views
 from handlers.views.errors import not_signed_in_text, start_again_text
 from services.money import AmountNotUnderstood, parse_rubles
 from services.operator import PhoneDeactivated
-from services.terminal import BadAmount, CashDesk, WouldBreakCap
+from services.terminal import BadAmount, CashDesk, ForOrder, WouldBreakCap
 from services.wallet import WalletBlocked, WalletNotFound, WalletService
 
 
@@ -77,19 +77,24 @@ async def ask_amount(
 
 
 async def salon_amount(message: Message, state: FSMContext, cash: CashDesk) -> None:
-    number = (await TOPUP.get(state)).phone
+    data = await TOPUP.get(state)
+    number = data.phone
     try:
         amount = parse_rubles(message.text or "")
     except AmountNotUnderstood as error:
         await message.answer(views.amount_error_text(error))
         return
     if number is None:
-        await state.clear()
+        await finish(state)
         await message.answer(start_again_text(), reply_markup=views.topup_menu())
         return
     try:
+        # Came from an invoice the wallet could not pay: the receipt leads back to it.
+        meant = (
+            ForOrder(data.order, data.bill, data.needed) if data.carried and data.order else None
+        )
         receipt = await cash.salon_top_up(
-            user_id(message), number, amount, request=f"msg:{message.message_id}"
+            user_id(message), number, amount, request=f"msg:{message.message_id}", for_order=meant
         )
     except BadAmount:
         await message.answer(
@@ -106,12 +111,12 @@ async def salon_amount(message: Message, state: FSMContext, cash: CashDesk) -> N
         )
         return
     except (PhoneDeactivated, WalletNotFound, WalletBlocked):
-        await state.clear()
+        await finish(state)
         await message.answer(
             _("There is no working wallet on this number."), reply_markup=views.topup_menu()
         )
         return
-    await state.clear()
+    await finish(state)
     if receipt.pending:
         head = _("The consultant took {sum}. Crediting is in progress.")
     else:
@@ -120,7 +125,7 @@ async def salon_amount(message: Message, state: FSMContext, cash: CashDesk) -> N
         head.format(sum=money(receipt.credited), phone=phone(number, masked=True))
         + "\n\n"
         + views.receipt_text(receipt),
-        reply_markup=views.after_receipt_keyboard(),
+        reply_markup=views.after_receipt_keyboard(receipt),
     )
 
 

@@ -25,7 +25,7 @@ from handlers.phones import read_phone
 from handlers.screens import show, tell, user_id
 from handlers.sms import own_number, send_sms
 from handlers.states import TopUp
-from handlers.topup.data import TOPUP
+from handlers.topup.data import TOPUP, finish
 from handlers.views import topup as views
 from handlers.views.errors import (
     give_working_number_text,
@@ -37,18 +37,24 @@ from handlers.views.errors import (
 from handlers.views.wallet import not_proved_text, opened_here_text, share_keyboard
 from services.aggregator import Aggregator
 from services.bills import BillClosed
+from services.ledger import Ledger
+from services.merchant import Merchant
 from services.money import AmountNotUnderstood, parse_rubles
 from services.numbers import parse_id
 from services.operator import NotProved, Operator, PhoneDeactivated
+from services.orders import Order, OrderNotFound
 from services.terminal import (
     BANKNOTES,
     CashDesk,
+    ForOrder,
+    KopecksForCash,
     NotABanknote,
     NotEnoughCash,
     NothingInserted,
     RemainderChoiceNeeded,
     SessionNotFound,
     WouldBreakCap,
+    banknote_sum_for,
 )
 from services.wallet import (
     WalletBlocked,
@@ -56,6 +62,7 @@ from services.wallet import (
     WalletInfo,
     WalletNotFound,
     WalletService,
+    wallet_account,
 )
 
 # ---- the number -----------------------------------------------------------------------
@@ -122,6 +129,8 @@ async def register_here(
     query: CallbackQuery,
     state: FSMContext,
     wallets: WalletService,
+    merchant: Merchant,
+    ledger: Ledger,
     callback_answer: CallbackAnswer,
 ) -> None:
     number = (await TOPUP.get(state)).phone
@@ -145,16 +154,21 @@ async def register_here(
         )
         return
     except WalletExists:
-        await ask_intended(query, state)
+        await ask_intended(query, state, merchant, ledger)
         return
     # The SMS arrives as its own message, and the terminal's next screen comes after it.
     assert query.bot is not None
     await send_sms(query.bot, registered.sms)
-    await ask_intended(query.message, state, opened=registered.wallet)
+    await ask_intended(query.message, state, merchant, ledger, opened=registered.wallet)
 
 
 async def shared_number(
-    message: Message, state: FSMContext, wallets: WalletService, operator: Operator
+    message: Message,
+    state: FSMContext,
+    wallets: WalletService,
+    operator: Operator,
+    merchant: Merchant,
+    ledger: Ledger,
 ) -> None:
     """The person shared their own number at the terminal: it is theirs now, and if they were
     registering, the terminal goes on with it."""
@@ -174,33 +188,73 @@ async def shared_number(
         return
     assert message.bot is not None
     await send_sms(message.bot, registered.sms)
-    await ask_intended(message, state, opened=registered.wallet)
+    await ask_intended(message, state, merchant, ledger, opened=registered.wallet)
 
 
 # ---- the intended sum ------------------------------------------------------------------
 
 
 async def ask_intended(
-    event: Message | CallbackQuery, state: FSMContext, *, opened: WalletInfo | None = None
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    merchant: Merchant,
+    ledger: Ledger,
+    *,
+    opened: WalletInfo | None = None,
 ) -> None:
     """The sum step; `opened`: the wallet this visit just registered, said to be ready first so
-    nobody inserts cash without knowing where it goes."""
+    nobody inserts cash without knowing where it goes. An unpaid order that lacks money in the
+    wallet is offered as the sum, with what banknotes make of it and where the rest goes."""
     await state.set_state(TopUp.intended)
     text = _(
         "How much do you want to credit? Type the sum, or tap «Skip» and just insert banknotes."
     )
+    offer = await order_offer(event, state, merchant, ledger)
+    if offer is not None:
+        text = f"{views.order_offer_text(offer)}\n\n{text}"
     if opened is not None:
         text = f"{opened_here_text(opened)}\n\n{text}"
-    await show(event, text, views.skip_keyboard())
+    await show(event, text, views.skip_keyboard(offer))
+
+
+async def order_offer(
+    event: Message | CallbackQuery, state: FSMContext, merchant: Merchant, ledger: Ledger
+) -> ForOrder | None:
+    """The order this top-up may be for: the one whose invoice sent the person here, else their
+    newest unpaid one; None when there is none or the wallet already has enough for it."""
+    data = await TOPUP.get(state)
+    if data.phone is None:
+        return None
+    order: Order | None = None
+    if data.carried and data.order is not None:
+        try:
+            order = await merchant.order_of(data.order, user_id(event))
+        except OrderNotFound:
+            order = None
+    else:
+        orders, _total = await merchant.buyer_orders(user_id(event))
+        order = next((o for o in orders if o.payable), None)
+    if order is None or not order.payable:
+        return None
+    needed = order.amount - await ledger.balance(wallet_account(data.phone))
+    bill = data.bill if data.carried and data.order == order.id else 0
+    await TOPUP.update(state, order=order.id, bill=bill, needed=max(needed, 0))
+    if needed <= 0:
+        return None
+    return ForOrder(order.id, bill, needed)
 
 
 async def next_step(
-    query: CallbackQuery, state: FSMContext, callback_answer: CallbackAnswer
+    query: CallbackQuery,
+    state: FSMContext,
+    merchant: Merchant,
+    ledger: Ledger,
+    callback_answer: CallbackAnswer,
 ) -> None:
     if (await TOPUP.get(state)).phone is None:
         await tell(query, stale_button_text(), callback_answer, alert=False)
         return
-    await ask_intended(query, state)
+    await ask_intended(query, state, merchant, ledger)
 
 
 async def typed_intended(message: Message, state: FSMContext, cash: CashDesk) -> None:
@@ -216,21 +270,52 @@ async def skip_intended(query: CallbackQuery, state: FSMContext, cash: CashDesk)
     await start_cash(query, state, cash, None)
 
 
-async def start_cash(
-    event: Message | CallbackQuery, state: FSMContext, cash: CashDesk, intended: int | None
+async def for_order(
+    query: CallbackQuery, state: FSMContext, cash: CashDesk, callback_answer: CallbackAnswer
 ) -> None:
-    number = (await TOPUP.get(state)).phone
+    """The offered sum: what the order lacks, made of banknotes."""
+    data = await TOPUP.get(state)
+    if data.order is None or data.needed <= 0:
+        await tell(query, stale_button_text(), callback_answer, alert=False)
+        return
+    await start_cash(query, state, cash, banknote_sum_for(data.needed), for_order=True)
+
+
+async def start_cash(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    cash: CashDesk,
+    intended: int | None,
+    *,
+    for_order: bool = False,
+) -> None:
+    data = await TOPUP.get(state)
+    number = data.phone
     if number is None:
-        await state.clear()
+        await finish(state)
         await show(event, start_again_text(), views.topup_menu())
         return
+    # The top-up is for the order when the person came from its invoice or took the offer.
+    meant = None
+    if data.order is not None and (data.carried or for_order):
+        meant = ForOrder(data.order, data.bill, data.needed)
+    offer = meant if meant is not None and meant.needed > 0 else None
     try:
-        session = await cash.open_session(user_id(event), number, intended=intended)
+        session = await cash.open_session(
+            user_id(event), number, intended=intended, for_order=meant
+        )
     except PhoneDeactivated:
         await show(event, give_working_number_text(), views.topup_menu())
         return
     except (WalletNotFound, WalletBlocked):
         await show(event, _("There is no working wallet on this number."), views.topup_menu())
+        return
+    except KopecksForCash:
+        # The step stays: the person types whole roubles next.
+        await show(event, views.kopecks_refused_text(intended or 0), views.skip_keyboard(offer))
+        return
+    except WouldBreakCap as error:
+        await show(event, views.intended_refused_text(error), views.skip_keyboard())
         return
     await state.set_state(TopUp.cash)
     await TOPUP.update(state, visit=session.id)
@@ -278,11 +363,7 @@ async def insert(
         await stale(event, cash, visit, answer)
         return
     except WouldBreakCap as error:
-        text = _(
-            "The banknote is not accepted: the wallet can hold at most {cap}. "
-            "You can insert up to {room} more."
-        ).format(cap=money(error.cap), room=money(error.room))
-        await tell(event, text, answer)
+        await tell(event, views.banknote_refused_text(error), answer)
         return
     screen, markup = views.cash_screen(session, cash), views.cash_keyboard(session)
     if isinstance(event, CallbackQuery):
@@ -366,7 +447,7 @@ async def pay(
         await stale(query, cash, visit, callback_answer)
         return
     await state.set_state(None)
-    await show(query, views.receipt_text(receipt), views.after_receipt_keyboard())
+    await show(query, views.receipt_text(receipt), views.after_receipt_keyboard(receipt))
     if receipt.purpose == "payment" and isinstance(query.message, Message):
         await flows.done(TERMINAL, TerminalPaid(receipt.number), event=query.message)
 
@@ -383,11 +464,11 @@ async def leave(
         # A screen of a visit that is over: this press ends nothing, the current step stays.
         await stale(query, cash, callback_data.visit, callback_answer)
         return
-    await state.clear()
+    await finish(state)
     if receipt is None:
         await show(query, _("You left the terminal. Nothing was inserted."), views.topup_menu())
         return
-    await show(query, views.left_with_cash_text(receipt), views.after_receipt_keyboard())
+    await show(query, views.left_with_cash_text(receipt), views.after_receipt_keyboard(receipt))
 
 
 async def leave_by_command(message: Message, state: FSMContext, cash: CashDesk) -> None:
@@ -438,6 +519,7 @@ def make_router() -> Router:
     router.callback_query.register(register_here, on(TopAction.register_here), TopUp.terminal_phone)
     router.callback_query.register(next_step, on(TopAction.next), TopUp.terminal_phone)
     router.callback_query.register(skip_intended, on(TopAction.skip), TopUp.intended)
+    router.callback_query.register(for_order, on(TopAction.for_order), TopUp.intended)
     router.callback_query.register(insert_note, on(TopAction.note), anywhere)
     for action in (TopAction.pay, TopAction.rest_phone, TopAction.rest_wallet):
         router.callback_query.register(pay, on(action), anywhere)

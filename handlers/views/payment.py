@@ -10,8 +10,10 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import clock_time, money, phone
-from handlers.callbacks import MenuAction, MenuCb, PayAction, PayCb, ShopAction, ShopCb
+from handlers.callbacks import PayAction, PayCb, ShopAction, ShopCb
+from handlers.screens import keep
 from handlers.views.common import Button, home, keyboard
+from handlers.views.topup import top_up_for_order_button
 from services.bills import Bill
 from services.orders import Order
 from services.outbox import PaymentReturned
@@ -169,10 +171,9 @@ def site_keyboard(order_id: int) -> InlineKeyboardMarkup:
     return keyboard([back_to_invoice(order_id)], [home()])
 
 
-def short_of_money_keyboard(order_id: int) -> InlineKeyboardMarkup:
-    return keyboard(
-        [(_("💵 Top up"), MenuCb(action=MenuAction.topup))], [back_to_invoice(order_id)]
-    )
+def short_of_money_keyboard(order_id: int, bill: int = 0) -> InlineKeyboardMarkup:
+    # The message stays: «Back to the invoice» is still under it after a top-up.
+    return keep(keyboard([top_up_for_order_button(order_id, bill)], [back_to_invoice(order_id)]))
 
 
 def paid_waiting_text(order_id: int) -> str:

@@ -7,20 +7,88 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import money, phone, when
-from handlers.callbacks import MenuAction, MenuCb, TopAction, TopCb
+from handlers.callbacks import MenuAction, MenuCb, PayAction, PayCb, TopAction, TopCb, TopForCb
+from handlers.screens import keep
 from handlers.views.common import Button, home, keyboard
 from services.money import AmountNotUnderstood
 from services.outbox import ReceiptCredited
-from services.terminal import BANKNOTES, CashDesk, CashSession, Receipt
+from services.terminal import (
+    BANKNOTES,
+    CashDesk,
+    CashSession,
+    ForOrder,
+    Receipt,
+    WouldBreakCap,
+    banknote_sum_for,
+)
 
 
 def menu_text() -> str:
+    # Change and round sums are explained once the sum is known, at the terminal's sum step.
     return _(
         "💵 How would you like to top up the wallet?\n"
-        "🏧 Terminal — cash, banknotes only, no change.\n"
+        "🏧 Terminal — cash in banknotes.\n"
         "🏬 Mobile shop — a consultant credits the money.\n"
         "🧾 Check a receipt — see whether the money has arrived."
     )
+
+
+def for_order_menu_text(order: int, needed: int) -> str:
+    """The top-up menu reached from an invoice the wallet could not pay."""
+    if needed <= 0:
+        return _("The wallet already has enough for order No. {number}.").format(number=order)
+    return (
+        _("Order No. {number} needs {sum} more in the wallet.").format(
+            number=order, sum=money(needed)
+        )
+        + "\n\n"
+        + menu_text()
+    )
+
+
+def order_offer_text(for_order: ForOrder) -> str:
+    """The sum step when an unpaid order lacks money: what it needs, what banknotes make of it
+    and where the rest goes."""
+    cash = banknote_sum_for(for_order.needed)
+    text = _("Order No. {number} needs {sum} more in the wallet.").format(
+        number=for_order.order, sum=money(for_order.needed)
+    )
+    if cash > for_order.needed:
+        text += " " + _(
+            "The terminal gives no change: banknotes make {cash}, and the {rest} above it "
+            "stays in the wallet."
+        ).format(cash=money(cash), rest=money(cash - for_order.needed))
+    return text
+
+
+def intended_refused_text(error: WouldBreakCap) -> str:
+    if error.room < min(BANKNOTES) * 100:
+        return _("The wallet can hold at most {cap}, and it is full: no banknote fits now.").format(
+            cap=money(error.cap)
+        )
+    return _(
+        "That does not fit: the wallet can hold at most {cap}, so at most {room} more can be "
+        "credited now. Type a smaller sum or tap «Skip»."
+    ).format(cap=money(error.cap), room=money(error.room))
+
+
+def kopecks_refused_text(intended: int) -> str:
+    return _(
+        "The terminal takes banknotes only, so it cannot put in kopecks. Type whole roubles, "
+        "for example {sum}."
+    ).format(sum=money(-(-intended // 100) * 100))
+
+
+def banknote_refused_text(error: WouldBreakCap) -> str:
+    if error.room < min(BANKNOTES) * 100:
+        return _(
+            "The banknote is not accepted: the wallet can hold at most {cap}, and no more "
+            "banknotes fit."
+        ).format(cap=money(error.cap))
+    return _(
+        "The banknote is not accepted: the wallet can hold at most {cap}. "
+        "You can insert up to {room} more."
+    ).format(cap=money(error.cap), room=money(error.room))
 
 
 def amount_error_text(error: AmountNotUnderstood) -> str:
@@ -135,10 +203,41 @@ def receipt_text(receipt: Receipt) -> str:
         lines.append(_("To be credited: {sum}").format(sum=money(receipt.credited)))
     else:
         lines.append(_("Credited: {sum}").format(sum=money(receipt.credited)))
+    if receipt.above_intended:
+        lines.append(
+            _("Above the intended {intended}: {sum}").format(
+                intended=money(receipt.intended or 0), sum=money(receipt.above_intended)
+            )
+        )
+    if receipt.for_order is not None and receipt.for_order.needed:
+        lines.append(
+            _("For order No. {number}: {sum}").format(
+                number=receipt.for_order.order, sum=money(receipt.for_order.needed)
+            )
+        )
     status = _("Credited") if not receipt.pending else _("Processing")
     lines.append(_("Status: {status}").format(status=status))
     body = "\n".join(lines)
     text = f"<pre>{body}</pre>\n"
+    if receipt.above_intended:
+        text += (
+            _(
+                "The terminal gives no change: the {sum} above the intended sum is credited to "
+                "the wallet too."
+            ).format(sum=money(receipt.above_intended))
+            + "\n"
+        )
+    if receipt.left_in_wallet:
+        text += (
+            _(
+                "Order No. {number} takes {needed}; the remaining {rest} stays in the wallet."
+            ).format(
+                number=receipt.for_order.order if receipt.for_order else 0,
+                needed=money(receipt.for_order.needed if receipt.for_order else 0),
+                rest=money(receipt.left_in_wallet),
+            )
+            + "\n"
+        )
     if receipt.pending:
         text += _(
             "Keep the receipt until the money arrives: it usually takes up to a few hours. "
@@ -197,6 +296,9 @@ def render_receipt_credited(payload: ReceiptCredited) -> tuple[str, InlineKeyboa
     text = _("💰 The money for receipt No. {number} has arrived: {sum} to wallet {phone}.").format(
         number=payload["receipt"], sum=money(payload["amount"]), phone=phone(payload["phone"])
     )
+    if "order" in payload:
+        meant = ForOrder(payload["order"], payload.get("bill", 0))
+        return text, keyboard([back_to_order_button(meant)], [wallet_button()])
     return text, keyboard([wallet_button()])
 
 
@@ -228,10 +330,40 @@ def phone_keyboard(own_phone: str | None) -> InlineKeyboardMarkup:
     return keyboard([mine], back_to_topup())
 
 
-def after_receipt_keyboard() -> InlineKeyboardMarkup:
-    return keyboard(
-        [(_("🧾 Check a receipt"), TopCb(action=TopAction.check))], [wallet_button(), home()]
+def back_to_order_button(meant: ForOrder) -> Button:
+    """Back to what the top-up was for: the invoice the wallet could not pay, in one tap, or
+    (no invoice known) paying the order."""
+    if meant.bill:
+        label = _("💳 Back to invoice No. {number}").format(number=meant.bill)
+        return label, PayCb(action=PayAction.resume, order=meant.order, bill=meant.bill)
+    label = _("💳 Pay order No. {number}").format(number=meant.order)
+    return label, PayCb(action=PayAction.start, order=meant.order)
+
+
+def after_receipt_keyboard(receipt: Receipt | None = None) -> InlineKeyboardMarkup:
+    """Under a receipt: it stays in the chat, whatever its buttons lead to."""
+    first = []
+    if receipt is not None and receipt.for_order is not None:
+        first.append([back_to_order_button(receipt.for_order)])
+    return keep(
+        keyboard(
+            *first,
+            [(_("🧾 Check a receipt"), TopCb(action=TopAction.check))],
+            [wallet_button(), home()],
+        )
     )
+
+
+def top_up_for_order_button(order: int, bill: int) -> Button:
+    """«Top up» under an invoice the wallet could not pay: the top-up carries that invoice."""
+    return _("💵 Top up"), TopForCb(order=order, bill=bill)
+
+
+def order_offer_button(for_order: ForOrder) -> Button:
+    label = _("💵 {sum} for order No. {number}").format(
+        sum=money(banknote_sum_for(for_order.needed)), number=for_order.order
+    )
+    return label, TopCb(action=TopAction.for_order)
 
 
 def no_wallet_keyboard() -> InlineKeyboardMarkup:
@@ -250,8 +382,9 @@ def next_keyboard() -> InlineKeyboardMarkup:
     return keyboard([(_("Next ➡️"), TopCb(action=TopAction.next))], back_to_topup())
 
 
-def skip_keyboard() -> InlineKeyboardMarkup:
-    return keyboard([(_("Skip ➡️"), TopCb(action=TopAction.skip))], back_to_topup())
+def skip_keyboard(offer: ForOrder | None = None) -> InlineKeyboardMarkup:
+    first = [[order_offer_button(offer)]] if offer is not None else []
+    return keyboard(*first, [(_("Skip ➡️"), TopCb(action=TopAction.skip))], back_to_topup())
 
 
 def back_keyboard() -> InlineKeyboardMarkup:
