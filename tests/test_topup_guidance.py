@@ -236,3 +236,16 @@ async def register_in_english(harness: Harness, john: Person) -> None:
     await harness.services.operator.prove(PHONE, john.id)
     sent = await harness.services.wallets.start_registration(PHONE, john.id)
     await harness.services.wallets.confirm_code(PHONE, sent.sms.value, john.id)
+
+
+async def test_money_that_arrived_meanwhile_leads_straight_back_to_the_invoice(
+    harness: Harness,
+) -> None:
+    anna = harness.person()
+    order, bill, _short = await short_of_money(harness, anna)
+    await fund(harness, PHONE, 200_000)
+    seen = await anna.press("💵 Пополнить")
+    assert seen.text == f"На кошельке уже хватает денег для заказа № {order}."
+    assert seen.labels == [f"💳 Вернуться к счёту № {bill}", "🏠 Меню"]
+    seen = await anna.press(f"💳 Вернуться к счёту № {bill}")
+    assert seen.text.startswith(f"🧾 Счёт № {bill} на 1 890,00 ₽")

@@ -12,12 +12,14 @@ from handlers.screens import show, user_id
 from handlers.states import TopUp
 from handlers.topup import receipt, salon, terminal
 from handlers.topup.data import TOPUP, TopUpData, finish
+from handlers.views.common import home, keyboard
 from handlers.views.payment import not_payable_keyboard, not_payable_text
-from handlers.views.topup import for_order_menu_text, menu_text, topup_menu
+from handlers.views.topup import back_to_order_button, for_order_menu_text, menu_text, topup_menu
 from services.aggregator import Aggregator
 from services.bills import BillNotFound
 from services.ledger import Ledger
 from services.merchant import Merchant
+from services.terminal import ForOrder
 from services.wallet import WalletService, wallet_account
 
 
@@ -60,6 +62,11 @@ async def open_for_order(
     await TOPUP.set(
         state, TopUpData(order=order.id, bill=bill_id, needed=max(needed, 0), carried=True)
     )
+    if needed <= 0:
+        # Money arrived meanwhile: the way back to the invoice comes first.
+        back = back_to_order_button(ForOrder(order.id, bill_id))
+        await show(query, for_order_menu_text(order.id, needed), keyboard([back], [home()]))
+        return
     await show(query, for_order_menu_text(order.id, needed), topup_menu())
 
 
