@@ -202,6 +202,33 @@ async def our_bot(users: int, tmp: Path, *, registered: bool = False) -> dict[st
     }
 
 
+async def round_trips(tmp: Path) -> dict[str, float]:
+    """Hops to the database thread per update on the returning journey, one person alone:
+    what the unit of work per update saves, independent of the machine's speed."""
+    async with running_harness(tmp) as h:
+        h.services.cash.delayed = lambda: False
+        owner = h.person("Ольга", phone="+79990000001")
+        await h.services.merchant.add_owner("flowers", owner.id)
+        person = h.person("u0", phone="+79160000000", user_id=10_000)
+        await registered_already(h, [person])
+        timed = Timed(h.feed)
+        h.feed = timed  # type: ignore[method-assign]
+        db = h.services.db
+        hops = 0
+        real_run = db.run
+
+        async def counted(fn: Any) -> Any:
+            nonlocal hops
+            hops += 1
+            return await real_run(fn)
+
+        db.run = counted  # type: ignore[method-assign]
+        await returning_journey(person, h)
+        db.run = real_run  # type: ignore[method-assign]
+    updates = len(timed.latencies)
+    return {"updates": updates, "db_hops": hops, "db_hops_per_update": hops / updates}
+
+
 # ---- (e) open-loop latency: a fixed offered load --------------------------------------
 
 OPEN_LOOP_RATES = (50, 100, 200, 400)
@@ -596,6 +623,7 @@ async def main() -> dict[str, Any]:
         results["bot_returning_concurrent"] = await our_bot(
             CONCURRENT, tmp / "returning", registered=True
         )
+        results["round_trips"] = await round_trips(tmp / "hops")
         results["registration_mix"] = await registration_mix(CONCURRENT, tmp / "mix")
         results["open_loop"] = open_loop_summary(
             await open_loop_bot(tmp / "open"), await open_loop_echo()
@@ -669,6 +697,12 @@ def table(r: dict[str, Any]) -> str:
             f"{r['scrypt']['ceiling_updates_per_s']:.0f} upd/s",
             f"{r['scrypt']['hashes_per_journey']} × {r['scrypt']['hash_ms']:.0f} ms per journey, all cores",
             f"we reach {r['ratios']['bot_vs_scrypt_ceiling']:.2f}× of it",
+        ),
+        (
+            "(b) database round trips, returning journey, 1 user",
+            f"{r['round_trips']['db_hops_per_update']:.1f} per update",
+            f"{r['round_trips']['db_hops']} hops for {r['round_trips']['updates']} updates",
+            "—",
         ),
         (
             f"(b) registration-heavy mix, {CONCURRENT} users",

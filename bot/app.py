@@ -22,7 +22,7 @@ from bot.jobs import BackgroundJobs
 from bot.outbox_worker import OutboxWorker, Renderer
 from bot.settings import Settings
 from bot.shops import connect_shops
-from bot.storage import SQLiteStorage
+from bot.storage import SQLiteStorage, update_unit
 from bot.throttle import Limit, MemoryThrottleStore, Throttle
 from handlers import callbacks, states
 from handlers.views import owner, payment, shop, topup
@@ -288,7 +288,9 @@ class SkipHandledUpdates(BaseMiddleware):
 
     The update is marked handled as soon as its handler finishes (or fails), so one that died
     half-way is handled again; the money-moving steps are keyed themselves and change nothing
-    the second time. One cancelled by a shutdown is left for the next start.
+    the second time. One cancelled by a shutdown is left for the next start. The person's
+    conversation state is written in the same transaction as the mark (`update_unit`), so a
+    repeated update starts from the state the first try started from.
     """
 
     def __init__(self, inbox: Inbox) -> None:
@@ -307,12 +309,13 @@ class SkipHandledUpdates(BaseMiddleware):
         )
         if await self.inbox.is_handled(key):
             return None
-        try:
-            result = await handler(event, data)
-        except Exception:
-            await self.inbox.mark_handled(key, event.update_id)
-            raise
-        await self.inbox.mark_handled(key, event.update_id)
+        with update_unit() as unit:
+            try:
+                result = await handler(event, data)
+            except Exception:
+                await self.inbox.mark_handled(key, event.update_id, also=unit.write)
+                raise
+            await self.inbox.mark_handled(key, event.update_id, also=unit.write)
         return result
 
 

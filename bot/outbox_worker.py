@@ -1,17 +1,18 @@
 """Delivers outbox messages: paced, retried with backoff, 429 waited out, 403 recorded.
 
-Pacing follows Telegram's limits: at most one message a second to one chat, at most
-`per_second` overall. A chat that was written to less than a second ago is simply left for the
-next pass, so one slow chat never holds up the others.
+Any number of bot processes may run this worker on one database. Each pass claims due messages
+with a lease (`Outbox.claim`), so a message is sent by one process; pacing follows Telegram's
+limits across all of them: the claim gives each message a send slot from one shared schedule
+(at most one message a second to one chat, `Pacing.gap_ms` apart overall), and the worker waits
+for its slot. A chat written to less than a second ago is simply left for a later pass, so one
+slow chat never holds up the others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot
@@ -24,7 +25,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
 from handlers.screens import keep
-from services.outbox import Outbox, OutboxMessage
+from services.outbox import Outbox, OutboxMessage, Pacing
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +33,6 @@ Rendered = tuple[str, InlineKeyboardMarkup | None]
 # A renderer takes the payload type services/outbox.py gives its message kind.
 Renderer = Callable[[Any], Rendered]
 MAX_ATTEMPTS = 10
-
-
-@dataclass
-class Pacing:
-    per_chat_interval: float = 1.0
-    per_second: int = 25
 
 
 class OutboxWorker:
@@ -50,7 +45,6 @@ class OutboxWorker:
         *,
         pacing: Pacing | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
         self.outbox = outbox
@@ -58,8 +52,6 @@ class OutboxWorker:
         self.renderers = renderers
         self.pacing = pacing or Pacing()
         self.sleep = sleep
-        self.monotonic = monotonic
-        self._last_to_chat: dict[int, float] = {}
 
     def render(self, message: OutboxMessage) -> Rendered:
         renderer = self.renderers[message.kind]
@@ -69,19 +61,12 @@ class OutboxWorker:
         return text, None if markup is None else keep(markup)
 
     async def deliver_due(self) -> int:
-        """One pass over due messages; returns how many were delivered."""
+        """One pass: claim due messages and send each in its slot; returns how many went."""
         delivered = 0
-        # Only chats written within the pacing window matter: forget the rest, or the map
-        # would hold every chat ever written to.
-        now = self.monotonic()
-        interval = self.pacing.per_chat_interval
-        self._last_to_chat = {c: t for c, t in self._last_to_chat.items() if now - t < interval}
-        for message in await self.outbox.due():
-            last = self._last_to_chat.get(message.chat_id)
-            if last is not None and self.monotonic() - last < self.pacing.per_chat_interval:
-                continue
-            if delivered:
-                await self.sleep(1 / self.pacing.per_second)
+        for message in await self.outbox.claim(self.pacing):
+            wait = message.slot_ms / 1000 - self.outbox.clock.now().timestamp()
+            if wait > 0:
+                await self.sleep(wait)
             if await self._deliver(message):
                 delivered += 1
         return delivered
@@ -93,7 +78,6 @@ class OutboxWorker:
             log.exception("outbox %s: cannot render %s", message.id, message.kind)
             await self.outbox.mark_failed(message.id, "render failed")
             return False
-        self._last_to_chat[message.chat_id] = self.monotonic()
         try:
             await self.bot.send_message(message.chat_id, text, reply_markup=markup)
         except TelegramRetryAfter as error:

@@ -1,9 +1,19 @@
-"""aiogram FSM storage on SQLite: a restart keeps half-finished conversations."""
+"""aiogram FSM storage on SQLite: a restart keeps half-finished conversations.
+
+Within an update (`UpdateUnit`, opened by the middleware that marks updates handled) a
+person's state and data are read from the database once, together, and written once at the
+end, in the same transaction that records the update as handled: one round trip in, one out,
+and a crash leaves either both or neither.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram.exceptions import DataNotDictLikeError
@@ -20,6 +30,43 @@ from aiogram.fsm.storage.base import (
 from services.db import Database
 
 
+@dataclass
+class _Row:
+    state: str | None
+    data: str  # JSON, as stored
+    changed: bool = False
+
+
+@dataclass
+class UpdateUnit:
+    """The conversation rows one update read and changed, written when it is finished."""
+
+    rows: dict[str, _Row] = field(default_factory=dict)
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        for key, row in self.rows.items():
+            if row.changed:
+                conn.execute(
+                    "INSERT INTO fsm (key, state, data) VALUES (?, ?, ?) ON CONFLICT(key)"
+                    " DO UPDATE SET state = excluded.state, data = excluded.data",
+                    (key, row.state, row.data),
+                )
+
+
+_unit: ContextVar[UpdateUnit | None] = ContextVar("update_unit", default=None)
+
+
+@contextmanager
+def update_unit() -> Iterator[UpdateUnit]:
+    """Collect this update's conversation writes; the caller writes them (`UpdateUnit.write`)."""
+    unit = UpdateUnit()
+    token = _unit.set(unit)
+    try:
+        yield unit
+    finally:
+        _unit.reset(token)
+
+
 class SQLiteStorage(BaseStorage):
     """State and data per key in the `fsm` table; data is JSON only."""
 
@@ -30,9 +77,22 @@ class SQLiteStorage(BaseStorage):
         self.owns_db = owns_db
         self.key_builder = key_builder or DefaultKeyBuilder(with_destiny=True)
 
+    async def _row(self, unit: UpdateUnit, db_key: str) -> _Row:
+        row = unit.rows.get(db_key)
+        if row is None:
+            found = await self.db.fetchone("SELECT state, data FROM fsm WHERE key = ?", (db_key,))
+            row = _Row(None, "{}") if found is None else _Row(found[0], found[1])
+            unit.rows[db_key] = row
+        return row
+
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
         db_key = self.key_builder.build(key)
+        unit = _unit.get()
+        if unit is not None:
+            row = await self._row(unit, db_key)
+            row.state, row.changed = value, True
+            return
         await self.db.transaction(
             lambda c: c.execute(
                 "INSERT INTO fsm (key, state) VALUES (?, ?)"
@@ -42,6 +102,9 @@ class SQLiteStorage(BaseStorage):
         )
 
     async def get_state(self, key: StorageKey) -> str | None:
+        unit = _unit.get()
+        if unit is not None:
+            return (await self._row(unit, self.key_builder.build(key))).state
         row = await self.db.fetchone(
             "SELECT state FROM fsm WHERE key = ?", (self.key_builder.build(key),)
         )
@@ -53,6 +116,11 @@ class SQLiteStorage(BaseStorage):
             raise DataNotDictLikeError(msg)
         payload = json.dumps(data, ensure_ascii=False)
         db_key = self.key_builder.build(key)
+        unit = _unit.get()
+        if unit is not None:
+            row = await self._row(unit, db_key)
+            row.data, row.changed = payload, True
+            return
         await self.db.transaction(
             lambda c: c.execute(
                 "INSERT INTO fsm (key, data) VALUES (?, ?)"
@@ -62,6 +130,12 @@ class SQLiteStorage(BaseStorage):
         )
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        unit = _unit.get()
+        if unit is not None:
+            cached: dict[str, Any] = json.loads(
+                (await self._row(unit, self.key_builder.build(key))).data
+            )
+            return cached
         row = await self.db.fetchone(
             "SELECT data FROM fsm WHERE key = ?", (self.key_builder.build(key),)
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from services.clock import Clock, to_ts
@@ -73,20 +73,31 @@ class Inbox:
         )
         return row is not None
 
-    async def mark_handled(self, key: str, update_id: int) -> None:
+    async def mark_handled(
+        self,
+        key: str,
+        update_id: int,
+        *,
+        also: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:
         """Idempotent; an update that never passed through `store` is recorded as well.
 
-        The content is no longer needed, only the memory that it was handled.
+        The content is no longer needed, only the memory that it was handled. `also` writes
+        what the update changed besides (its conversation state) in the same transaction.
         """
         now = to_ts(self.clock.now())
-        await self.db.transaction(
-            lambda c: c.execute(
+
+        def mark(c: sqlite3.Connection) -> None:
+            if also is not None:
+                also(c)
+            c.execute(
                 "INSERT INTO inbox (key, update_id, payload, received_at, handled_at)"
                 " VALUES (?, ?, '', ?, ?) ON CONFLICT (key) DO UPDATE"
                 " SET handled_at = excluded.handled_at, payload = '' WHERE handled_at IS NULL",
                 (key, update_id, now, now),
             )
-        )
+
+        await self.db.transaction(mark)
 
     async def forget_handled(self) -> int:
         """Telegram keeps unconfirmed updates for a day at most; a week of memory is plenty.

@@ -115,6 +115,21 @@ class OutboxMessage:
     payload: Payload
     attempts: int
     locale: str
+    slot_ms: int = 0  # when a claimed message may go (ms since the epoch): the shared pacing
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """Telegram's limits for a bot: one message a second to one chat, about 25 a second in all."""
+
+    per_chat_ms: int = 1000
+    gap_ms: int = 40
+    # How far ahead one claim may book send slots: a process claims no more than it can send
+    # in this time, so the others get their share of the overall rate.
+    horizon_ms: int = 2000
+
+
+LEASE_SECONDS = 60  # a message claimed by a process that died is sent by another after this
 
 
 # One overload per kind, so a payload that does not match its kind is a type error.
@@ -205,31 +220,79 @@ def enqueue(
     )
 
 
+_SELECT = (
+    "SELECT o.id, o.chat_id, o.kind, o.payload, o.attempts,"
+    " COALESCE(p.locale, 'ru') AS locale FROM outbox o"
+    " LEFT JOIN people p ON p.user_id = o.chat_id"
+)
+
+
+def _message(row: sqlite3.Row, slot_ms: int = 0) -> OutboxMessage:
+    return OutboxMessage(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        kind=row["kind"],
+        payload=json.loads(row["payload"]),
+        attempts=row["attempts"],
+        locale=row["locale"],
+        slot_ms=slot_ms,
+    )
+
+
 class Outbox:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
 
     async def due(self, limit: int = 50) -> list[OutboxMessage]:
+        """Messages waiting to be sent now (claimed or not): what is left to deliver."""
         now = to_ts(self.clock.now())
         rows = await self.db.fetchall(
-            "SELECT o.id, o.chat_id, o.kind, o.payload, o.attempts,"
-            " COALESCE(p.locale, 'ru') AS locale FROM outbox o"
-            " LEFT JOIN people p ON p.user_id = o.chat_id"
-            " WHERE o.status = 'pending' AND o.next_attempt_at <= ? ORDER BY o.id LIMIT ?",
+            _SELECT + " WHERE o.status = 'pending' AND o.next_attempt_at <= ?"
+            " ORDER BY o.id LIMIT ?",
             (now, limit),
         )
-        return [
-            OutboxMessage(
-                id=r["id"],
-                chat_id=r["chat_id"],
-                kind=r["kind"],
-                payload=json.loads(r["payload"]),
-                attempts=r["attempts"],
-                locale=r["locale"],
-            )
-            for r in rows
-        ]
+        return [_message(r) for r in rows]
+
+    async def claim(self, pacing: Pacing, *, limit: int = 50) -> list[OutboxMessage]:
+        """Take due messages for this process to send, each with its send slot.
+
+        One transaction: a message another process holds (its lease has not run out) is
+        skipped, at most one message per chat is taken and only when that chat's last slot is
+        a second old, and the slots come from one schedule shared by every process.
+        """
+        moment = self.clock.now()
+        now, now_ms = to_ts(moment), int(moment.timestamp() * 1000)
+
+        def take(conn: sqlite3.Connection) -> list[OutboxMessage]:
+            rows = conn.execute(
+                _SELECT + " WHERE o.status = 'pending' AND o.next_attempt_at <= ?"
+                " AND o.lease_until <= ? AND NOT EXISTS (SELECT 1 FROM outbox r"
+                " WHERE r.chat_id = o.chat_id AND r.slot_ms > ? AND r.id != o.id)"
+                " ORDER BY o.id LIMIT ?",
+                (now, now, now_ms - pacing.per_chat_ms, limit * 4),
+            ).fetchall()
+            (next_slot,) = conn.execute("SELECT next_slot_ms FROM outbox_pace").fetchone()
+            slot = max(now_ms, next_slot)
+            taken: list[OutboxMessage] = []
+            chats: set[int] = set()
+            for row in rows:
+                if len(taken) == limit or slot > now_ms + pacing.horizon_ms:
+                    break
+                if row["chat_id"] in chats:
+                    continue
+                chats.add(row["chat_id"])
+                conn.execute(
+                    "UPDATE outbox SET lease_until = ?, slot_ms = ? WHERE id = ?",
+                    (now + LEASE_SECONDS, slot, row["id"]),
+                )
+                taken.append(_message(row, slot))
+                slot += pacing.gap_ms
+            if taken:
+                conn.execute("UPDATE outbox_pace SET next_slot_ms = ?", (slot,))
+            return taken
+
+        return await self.db.transaction(take)
 
     async def mark_sent(self, message_id: int) -> None:
         now = to_ts(self.clock.now())
@@ -261,8 +324,8 @@ class Outbox:
         at = to_ts(self.clock.now()) + delay_seconds
         await self.db.transaction(
             lambda c: c.execute(
-                "UPDATE outbox SET next_attempt_at = ?, last_error = ?, attempts = attempts + 1"
-                " WHERE id = ?",
+                "UPDATE outbox SET next_attempt_at = ?, last_error = ?, attempts = attempts + 1,"
+                " lease_until = 0 WHERE id = ?",
                 (at, error[:500], message_id),
             )
         )
@@ -272,7 +335,8 @@ class Outbox:
         at = to_ts(self.clock.now()) + delay_seconds
         await self.db.transaction(
             lambda c: c.execute(
-                "UPDATE outbox SET next_attempt_at = ? WHERE id = ?", (at, message_id)
+                "UPDATE outbox SET next_attempt_at = ?, lease_until = 0 WHERE id = ?",
+                (at, message_id),
             )
         )
 

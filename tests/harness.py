@@ -289,7 +289,6 @@ async def running_harness(tmp_path: Path, **settings: Any) -> AsyncIterator[Harn
     dp = build_dispatcher(services, i18n)
     jobs = build_jobs(services, bot, i18n)
     jobs.worker.sleep = harness_sleep(clock, engine)
-    jobs.worker.monotonic = lambda: clock.now().timestamp()
     errors = ErrorLog()
     logging.getLogger().addHandler(errors)
     runner = await serve(build_web_app(services), sock)
