@@ -8,7 +8,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import money, phone, when
 from handlers.callbacks import MenuAction, MenuCb, TopAction, TopCb
-from handlers.views.common import Button, home, keyboard
+from handlers.views.common import Button, home, keyboard, to_shops
 from services.money import AmountNotUnderstood
 from services.outbox import ReceiptCredited
 from services.terminal import BANKNOTES, CashDesk, CashSession, Receipt
@@ -230,7 +230,9 @@ def phone_keyboard(own_phone: str | None) -> InlineKeyboardMarkup:
 
 def after_receipt_keyboard() -> InlineKeyboardMarkup:
     return keyboard(
-        [(_("🧾 Check a receipt"), TopCb(action=TopAction.check))], [wallet_button(), home()]
+        [(_("🧾 Check a receipt"), TopCb(action=TopAction.check))],
+        [to_shops()],
+        [wallet_button(), home()],
     )
 
 
