@@ -399,8 +399,9 @@ async def leave(
             await flows.done(TERMINAL, TerminalLeft(), event=query)
             return
         await show(query, views.left_with_cash_text(receipt), None)
-        assert isinstance(query.message, Message)
-        await flows.done(TERMINAL, TerminalLeft(receipt.number), event=query.message)
+        # The receipt stays on screen; the invoice comes as a new message below it.
+        below = query.message if isinstance(query.message, Message) else query
+        await flows.done(TERMINAL, TerminalLeft(receipt.number), event=below)
         return
     await state.clear()
     if receipt is None:
