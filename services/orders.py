@@ -366,10 +366,11 @@ class Orders:
         def run(conn: sqlite3.Connection) -> list[int]:
             conn.execute(
                 "UPDATE outbox SET status = 'failed', last_error = 'the order is no longer open'"
-                " WHERE kind = ? AND status = 'pending' AND NOT EXISTS (SELECT 1 FROM orders o"
+                " WHERE kind = ? AND status = 'pending' AND lease_until <= ?"
+                " AND NOT EXISTS (SELECT 1 FROM orders o"
                 " WHERE outbox.dedupe_key = 'order:' || o.id || ':expiring'"
                 " AND o.status IN ('created', 'awaiting') AND o.expires_at > ?)",
-                (Kind.ORDER_EXPIRING, now),
+                (Kind.ORDER_EXPIRING, now, now),
             )
             # An order made with less time than the warning's window is not warned at once.
             rows = conn.execute(

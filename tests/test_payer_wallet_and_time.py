@@ -9,7 +9,7 @@ from pathlib import Path
 
 from services.wallet import wallet_account
 from tests.harness import Harness, Person, running_harness
-from tests.helpers import PHONE, fund, order_roses, register, to_invoice
+from tests.helpers import PHONE, fund, mark_paid, order_roses, register, to_invoice
 
 FROM_WALLET = "👛 Оплатить с кошелька (на балансе 2 000,00 ₽)"
 
@@ -235,3 +235,16 @@ async def register_in_english(harness: Harness, john: Person) -> None:
     await harness.services.operator.prove(PHONE, john.id)
     sent = await harness.services.wallets.start_registration(PHONE, john.id)
     await harness.services.wallets.confirm_code(PHONE, sent.sms.value, john.id)
+
+
+async def test_a_reminder_not_yet_sent_when_the_order_is_paid_is_never_sent(
+    harness: Harness,
+) -> None:
+    anna = harness.person()
+    order = await order_roses(anna, quantity=1)
+    harness.clock.advance(minutes=26)
+    assert await harness.services.merchant.warn_expiring() == [order]  # written, not yet sent
+    await mark_paid(harness.services.merchant, order)
+    await harness.drain()
+    assert anna.last.text.startswith(f"✅ Оплата поступила. Заказ № {order} оплачен.")
+    assert not [m for m in anna.bot_messages() if m.text.startswith("⏳ Заказ")]
