@@ -389,6 +389,7 @@ def renderers() -> dict[str, Renderer]:
         Kind.ORDER_PAID_OWNER: owner.render_order_paid_owner,
         Kind.ORDER_PAID_BUYER: shop.render_order_paid_buyer,
         Kind.ORDER_EXPIRED: shop.render_order_expired,
+        Kind.ORDER_EXPIRING: shop.render_order_expiring,
         Kind.ORDER_FULFILLED: shop.render_order_fulfilled,
         Kind.ORDER_REFUNDED_BUYER: shop.render_order_refunded_buyer,
         Kind.REFUND_RESULT_OWNER: owner.render_refund_result_owner,

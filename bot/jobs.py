@@ -33,6 +33,7 @@ class BackgroundJobs:
             services.aggregator.deliver_callbacks,
             services.checkout.reconcile,
             services.checkout.follow_refunds,
+            services.merchant.warn_expiring,
             self.worker.deliver_due,
         )
         for step in steps:

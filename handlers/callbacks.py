@@ -134,6 +134,7 @@ class PayAction(StrEnum):
     terminal = "term"
     resume = "resume"
     register = "reg"
+    wallet = "wallet"  # the order paid from one's own wallet in one tap
 
 
 class PayCb(Callback, prefix="p1"):

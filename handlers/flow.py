@@ -158,6 +158,7 @@ class PayBill:
     """The terminal's purpose when a journey sends the person to pay an invoice in cash."""
 
     bill: int
+    note: str = ""  # the caller's word above the first cash screen (already translated)
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,14 @@ class TerminalPaid:
     """The terminal's result: the receipt of a paid invoice."""
 
     receipt_number: int
+
+
+@dataclass(frozen=True)
+class TerminalLeft:
+    """The terminal's result when the person left it without paying the invoice; whatever
+    cash went in has its receipt on screen already."""
+
+    receipt_number: int | None = None
 
 
 @dataclass(frozen=True)
@@ -183,5 +192,5 @@ class WalletOpened:
     balance: int
 
 
-TERMINAL: SubFlow[PayBill, TerminalPaid] = SubFlow("terminal")
+TERMINAL: SubFlow[PayBill, TerminalPaid | TerminalLeft] = SubFlow("terminal")
 REGISTRATION: SubFlow[ForInvoice, WalletOpened] = SubFlow("registration")

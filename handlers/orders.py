@@ -9,9 +9,11 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
 from handlers.callbacks import MenuAction, MenuCb, ShopAction, ShopCb
+from handlers.payments import Payments, one_tap_balance
 from handlers.screens import fetch_page, show, user_id
 from handlers.views import shop as views
 from services.merchant import Merchant
+from services.wallet import WalletService
 
 PER_PAGE = 10
 
@@ -53,10 +55,17 @@ async def my_order(
     query: CallbackQuery,
     callback_data: ShopCb,
     merchant: Merchant,
+    wallets: WalletService,
+    services: Payments,
 ) -> None:
     order = await merchant.order_of(callback_data.id, user_id(query))  # errors.py: not yours
     if order.payable:  # still open: pay or cancel it from here
-        await show(query, views.order_text(order), views.order_keyboard(order))
+        balance = await one_tap_balance(user_id(query), wallets, services)
+        await show(
+            query,
+            views.order_text(order, merchant.clock.now()),
+            views.order_keyboard(order, balance),
+        )
         return
     refunded = bool(await merchant.refunded_among([order.id]))
     await show(

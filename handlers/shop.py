@@ -17,6 +17,7 @@ from bot.i18n import phone
 from bot.settings import Settings
 from handlers.callbacks import MenuAction, MenuCb, ShopAction, ShopCb
 from handlers.flow import Slot
+from handlers.payments import Payments, one_tap_balance
 from handlers.screens import show, tell, user_id
 from handlers.states import Shopping
 from handlers.views import shop as views
@@ -193,6 +194,7 @@ async def buy(
     merchant: Merchant,
     wallets: WalletService,
     settings: Settings,
+    services: Payments,
     callback_answer: CallbackAnswer,
 ) -> None:
     wallet = await wallets.wallet_of(user_id(query))
@@ -230,7 +232,12 @@ async def buy(
         await tell(query, no_longer_sold(), callback_answer)
         return
     await state.clear()
-    await show(query, views.order_text(order), views.order_keyboard(order))
+    balance = await one_tap_balance(user_id(query), wallets, services)
+    await show(
+        query,
+        views.order_text(order, merchant.clock.now()),
+        views.order_keyboard(order, balance),
+    )
 
 
 async def cancel_order(

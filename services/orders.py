@@ -171,6 +171,7 @@ class Orders:
     db: Database
     clock: Clock
     order_ttl: int
+    warn_before: int = 300  # seconds before expiry the buyer of an unpaid order is reminded
     # Whoever still holds an open invoice for an order (the embedded sandbox) closes it when
     # the order is released: (conn, order id, now) → kopecks it gave back to the payer.
     release_hooks: dict[str, ReleaseHook]
@@ -353,6 +354,51 @@ class Orders:
                 )
                 expired.append(order.id)
             return expired
+
+        return await self.db.transaction(run)
+
+    async def warn_expiring(self) -> list[int]:
+        """Unpaid orders about to expire: the buyer is reminded once (the outbox's key makes it
+        once, also after a restart). A reminder not yet sent when its order stopped being open
+        is dropped, so nobody is told to hurry with an order already paid or cancelled."""
+        now = to_ts(self.clock.now())
+
+        def run(conn: sqlite3.Connection) -> list[int]:
+            conn.execute(
+                "UPDATE outbox SET status = 'failed', last_error = 'the order is no longer open'"
+                " WHERE kind = ? AND status = 'pending' AND lease_until <= ?"
+                " AND NOT EXISTS (SELECT 1 FROM orders o"
+                " WHERE outbox.dedupe_key = 'order:' || o.id || ':expiring'"
+                " AND o.status IN ('created', 'awaiting') AND o.expires_at > ?)",
+                (Kind.ORDER_EXPIRING, now, now),
+            )
+            # An order made with less time than the warning's window is not warned at once.
+            rows = conn.execute(
+                f"{ORDER_SELECT} WHERE o.status IN ('created', 'awaiting')"
+                " AND o.expires_at > ? AND o.expires_at <= ? AND o.created_at < o.expires_at - ?"
+                " AND NOT EXISTS (SELECT 1 FROM outbox x"
+                " WHERE x.dedupe_key = 'order:' || o.id || ':expiring')",
+                (now, now + self.warn_before, self.warn_before),
+            ).fetchall()
+            warned = []
+            for row in rows:
+                order = order_from_row(row)
+                expires = to_ts(order.expires_at)
+                enqueue(
+                    conn,
+                    order.user_id,
+                    Kind.ORDER_EXPIRING,
+                    {
+                        "order": order.id,
+                        "item": order.item_name,
+                        "expires_at": expires,
+                        "minutes": -(-(expires - now) // 60),
+                    },
+                    f"order:{order.id}:expiring",
+                    now=now,
+                )
+                warned.append(order.id)
+            return warned
 
         return await self.db.transaction(run)
 

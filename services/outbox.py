@@ -27,6 +27,7 @@ class Kind(StrEnum):
     ORDER_REFUNDED_BUYER = "order_refunded_buyer"
     REFUND_RESULT_OWNER = "refund_result_owner"
     PAYMENT_RETURNED = "payment_returned"
+    ORDER_EXPIRING = "order_expiring"
 
 
 class Status(StrEnum):
@@ -68,6 +69,13 @@ class OrderExpired(TypedDict):
     shop: str  # the shop's id: the message leads back to it
 
 
+class OrderExpiring(TypedDict):
+    order: int
+    item: str
+    expires_at: int
+    minutes: int  # left when the warning was written
+
+
 class OrderFulfilled(TypedDict):
     order: int
     item: str
@@ -104,6 +112,7 @@ Payload = (
     | OrderRefunded
     | RefundResult
     | PaymentReturned
+    | OrderExpiring
 )
 
 
@@ -159,6 +168,16 @@ def enqueue(
     chat_id: int,
     kind: Literal[Kind.ORDER_EXPIRED],
     payload: OrderExpired,
+    dedupe_key: str,
+    *,
+    now: int,
+) -> None: ...
+@overload
+def enqueue(
+    conn: sqlite3.Connection,
+    chat_id: int,
+    kind: Literal[Kind.ORDER_EXPIRING],
+    payload: OrderExpiring,
     dedupe_key: str,
     *,
     now: int,

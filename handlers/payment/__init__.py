@@ -23,6 +23,7 @@ from handlers.payment.bill import pay_at_terminal, pay_in_app, pay_on_site, type
 from handlers.payment.invoice import (
     choose_qiwi,
     my_number,
+    pay_order_from_wallet,
     register_wallet,
     resume,
     start_payment,
@@ -58,6 +59,7 @@ def make_router() -> Router:
     router.callback_query.register(pay_on_site, on(PayAction.site), anywhere)
     router.callback_query.register(pay_in_app, on(PayAction.app), anywhere)
     router.callback_query.register(pay_at_terminal, on(PayAction.terminal), anywhere)
+    router.callback_query.register(pay_order_from_wallet, on(PayAction.wallet), anywhere)
     router.message.register(typed_number, Paying.phone, F.text, ~F.text.startswith("/"))
     router.message.register(typed_secret, Paying.secret, F.text, ~F.text.startswith("/"))
     router.message.register(junk, StateFilter(Paying), ~F.text.startswith("/"))

@@ -17,9 +17,10 @@ from handlers.flow import (
     TERMINAL,
     Flows,
     PayBill,
+    TerminalLeft,
     TerminalPaid,
 )
-from handlers.payment.common import CALLER, PAYMENT, not_payable, payable_order
+from handlers.payment.common import CALLER, PAYMENT, not_payable, payable_order, show_bill
 from handlers.screens import show, tell, user_id
 from handlers.states import Paying
 from handlers.views import payment as views
@@ -221,6 +222,7 @@ async def pay_at_terminal(
     state: FSMContext,
     aggregator: Aggregator,
     merchant: Merchant,
+    wallets: WalletService,
     flows: Flows,
     callback_answer: CallbackAnswer,
 ) -> None:
@@ -229,13 +231,39 @@ async def pay_at_terminal(
         return
     order, bill = found
     await PAYMENT.update(state, order=order.id, bill=bill.id)
-    await flows.start(TERMINAL, PayBill(bill.id), caller=CALLER)
+    balance = views.own_balance(await wallets.wallet_of(user_id(query)), bill.phone)
+    # Cash for a bill the wallet could pay is a detour: the terminal says so before cash goes in.
+    note = views.terminal_hint_text(balance) if balance and balance >= bill.amount else ""
+    await flows.start(TERMINAL, PayBill(bill.id, note), caller=CALLER)
 
 
 @TERMINAL.returns_to(CALLER)
-async def paid_at_terminal(
-    message: Message, state: FSMContext, aggregator: Aggregator, result: TerminalPaid
+async def back_from_terminal(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    aggregator: Aggregator,
+    merchant: Merchant,
+    wallets: WalletService,
+    result: TerminalPaid | TerminalLeft,
 ) -> None:
-    order = (await PAYMENT.get(state)).order
-    if order is not None:
-        await paid_waiting(message, order, aggregator)
+    data = await PAYMENT.get(state)
+    if data.order is None:
+        return
+    message = event.message if isinstance(event, CallbackQuery) else event
+    if isinstance(result, TerminalPaid):
+        assert isinstance(message, Message)
+        await paid_waiting(message, data.order, aggregator)
+        return
+    # Left without paying: the same invoice again (the cash that went in may now cover it).
+    order = await merchant.order(data.order)
+    try:
+        bill = None if data.bill is None else await aggregator.bill(data.bill)
+    except BillNotFound:
+        bill = None
+    if not order.payable:
+        await not_payable(event, order)
+        return
+    if bill is None or bill.status != "WAITING":
+        await show(event, _("Let's open the payment again."), views.pay_again_keyboard(order))
+        return
+    await show_bill(event, order, bill, wallets)

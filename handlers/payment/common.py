@@ -10,8 +10,10 @@ from handlers.flow import (
 )
 from handlers.screens import show, user_id
 from handlers.views import payment as views
+from services.bills import Bill
 from services.merchant import Merchant
 from services.orders import Order
+from services.wallet import WalletService
 
 OPERATION_HEADER = "X-Robokassa-Operation"
 CALLER = "payment"
@@ -38,3 +40,16 @@ async def payable_order(query: CallbackQuery, merchant: Merchant, order_id: int)
 
 async def not_payable(event: Message | CallbackQuery, order: Order) -> None:
     await show(event, views.not_payable_text(order), views.not_payable_keyboard(order))
+
+
+async def show_bill(
+    event: Message | CallbackQuery, order: Order, bill: Bill, wallets: WalletService
+) -> None:
+    """The invoice with the person's own wallet's balance when it is to that wallet."""
+    # The buyer, also when `event` is the bot's own message a sub-flow came back on.
+    balance = views.own_balance(await wallets.wallet_of(order.user_id), bill.phone)
+    await show(
+        event,
+        views.invoice_text(order, bill, balance),
+        views.invoice_keyboard(order, bill, balance),
+    )

@@ -16,7 +16,15 @@ from handlers.flow import (
     ForInvoice,
     WalletOpened,
 )
-from handlers.payment.common import CALLER, OPERATION_HEADER, PAYMENT, not_payable, payable_order
+from handlers.payment.bill import pay_from_wallet
+from handlers.payment.common import (
+    CALLER,
+    OPERATION_HEADER,
+    PAYMENT,
+    not_payable,
+    payable_order,
+    show_bill,
+)
 from handlers.payments import Payments
 from handlers.phones import read_phone
 from handlers.screens import show, tell, user_id
@@ -33,7 +41,7 @@ from handlers.views.wallet import (
     ready_text,
 )
 from services.aggregator import Aggregator
-from services.bills import BillClosed, BillNotFound, NoWalletOnPhone
+from services.bills import Bill, BillClosed, BillNotFound, NoWalletOnPhone
 from services.merchant import Merchant
 from services.operator import Operator, PhoneDeactivated
 from services.orders import Order, OrderNotFound
@@ -65,16 +73,8 @@ async def start_payment(
             views.payment_page_keyboard(url),
         )
         return
-    # Sandbox: open the signed payment page as the buyer's browser would.
-    page = await services.robokassa.open_payment_page(url)
-    operation = page.headers.get(OPERATION_HEADER)
-    if operation is None:
-        text = _("Robokassa refused the payment (error {code}). Try again later.").format(
-            code=page.headers.get("X-Robokassa-Error", "?")
-        )
-        await tell(query, text, callback_answer)
+    if not await open_operation(query, state, order, url, services, callback_answer):
         return
-    await PAYMENT.update(state, operation=int(operation), order=order.id)
     methods = await services.robokassa.currencies(language=current_locale())
     await show(
         query,
@@ -83,6 +83,61 @@ async def start_payment(
         ),
         views.methods_keyboard(order, methods),
     )
+
+
+async def open_operation(
+    query: CallbackQuery,
+    state: FSMContext,
+    order: Order,
+    url: str,
+    services: Payments,
+    callback_answer: CallbackAnswer,
+) -> bool:
+    """Sandbox: open the signed payment page as the buyer's browser would; its operation is
+    remembered for the bill. False (and the person told) when Robokassa refused."""
+    page = await services.robokassa.open_payment_page(url)
+    operation = page.headers.get(OPERATION_HEADER)
+    if operation is None:
+        text = _("Robokassa refused the payment (error {code}). Try again later.").format(
+            code=page.headers.get("X-Robokassa-Error", "?")
+        )
+        await tell(query, text, callback_answer)
+        return False
+    await PAYMENT.update(state, operation=int(operation), order=order.id)
+    return True
+
+
+async def pay_order_from_wallet(
+    query: CallbackQuery,
+    callback_data: PayCb,
+    state: FSMContext,
+    merchant: Merchant,
+    services: Payments,
+    aggregator: Aggregator,
+    wallets: WalletService,
+    callback_answer: CallbackAnswer,
+) -> None:
+    """«Pay … from the wallet» on the order: the article's way (Robokassa → Visa QIWI Wallet →
+    a bill to the wallet's number → paid in the app) in one tap, for one's own wallet."""
+    order = await payable_order(query, merchant, callback_data.order)
+    if order is None:
+        return
+    wallet = await wallets.wallet_of(user_id(query))
+    if not services.sandbox or wallet is None or not wallet.active:
+        # The wallet is gone since the button was drawn: the ordinary way, step by step.
+        await start_payment(query, callback_data, state, merchant, services, callback_answer)
+        return
+    url = services.checkout.payment_url(order, culture=current_locale())
+    await merchant.mark_awaiting(order.id)
+    if not await open_operation(query, state, order, url, services, callback_answer):
+        return
+    bill = await issue(
+        query, state, merchant, aggregator, order.id, wallet.phone, wallets, quiet=True
+    )
+    if bill is None:
+        return
+    assert isinstance(query.message, Message)
+    await pay_from_wallet(query.message, bill, order.id, aggregator, merchant, "app")
 
 
 async def unavailable(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
@@ -178,21 +233,24 @@ async def issue(
     order_id: int,
     number: str,
     wallets: WalletService,
-) -> None:
+    *,
+    quiet: bool = False,
+) -> Bill | None:
     """A bill to `number` for the order; no wallet there → say exactly that, offer one; a
-    number the operator no longer serves → registering again, or another number."""
+    number the operator no longer serves → registering again, or another number. `quiet`:
+    the caller pays the bill at once, so it is not shown. None: another screen was shown."""
     try:
         order = await merchant.order_of(order_id, user_id(event))
     except OrderNotFound:
         await show(event, not_your_order_text(), None)
-        return
+        return None
     if not order.payable:
         await not_payable(event, order)
-        return
+        return None
     operation = (await PAYMENT.get(state)).operation
     if operation is None:
         await show(event, start_again_text(), views.pay_again_keyboard(order))
-        return
+        return None
     try:
         bill = await aggregator.issue_bill(operation, number)
     except NoWalletOnPhone:
@@ -200,7 +258,7 @@ async def issue(
         await state.set_state(Paying.phone)
         await PAYMENT.update(state, order=order.id, pay_phone=number)
         await show(event, views.no_wallet_text(number), views.no_wallet_keyboard(order.id))
-        return
+        return None
     except PhoneDeactivated:
         await state.set_state(Paying.phone)
         await PAYMENT.update(state, order=order.id, pay_phone=None)
@@ -211,13 +269,15 @@ async def issue(
             views.deactivated_text(number, blocked=blocked),
             views.deactivated_keyboard(order.id, blocked=blocked),
         )
-        return
+        return None
     except (BillClosed, BillNotFound):
         await not_payable(event, await merchant.order(order.id))
-        return
+        return None
     await state.set_state(None)
     await PAYMENT.update(state, bill=bill.id, order=order.id)
-    await show(event, views.invoice_text(order, bill), views.invoice_keyboard(order, bill))
+    if not quiet:
+        await show_bill(event, order, bill, wallets)
+    return bill
 
 
 async def register_wallet(

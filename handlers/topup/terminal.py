@@ -20,7 +20,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import money, phone
 from handlers.callbacks import TopAction, TopCb
-from handlers.flow import TERMINAL, Flows, PayBill, TerminalPaid
+from handlers.flow import TERMINAL, Flows, PayBill, TerminalLeft, TerminalPaid
 from handlers.phones import read_phone
 from handlers.screens import show, tell, user_id
 from handlers.sms import own_number, send_sms
@@ -335,7 +335,10 @@ async def pay_bill(
     session = await cash.session(visit, user_id(query))
     await state.set_state(TopUp.cash)
     await TOPUP.update(state, visit=visit)
-    await show(query, views.cash_screen(session, cash), views.cash_keyboard(session))
+    screen = views.cash_screen(session, cash)
+    await show(
+        query, f"{arg.note}\n\n{screen}" if arg.note else screen, views.cash_keyboard(session)
+    )
 
 
 # ---- banknotes -------------------------------------------------------------------------
@@ -457,12 +460,28 @@ async def leave(
     callback_data: TopCb,
     state: FSMContext,
     cash: CashDesk,
+    flows: Flows,
     callback_answer: CallbackAnswer,
 ) -> None:
+    try:
+        paying = (await cash.session(callback_data.visit, user_id(query))).purpose == "payment"
+    except SessionNotFound:
+        paying = False
     receipt = await cash.cancel(callback_data.visit, user_id(query))
     if receipt is None and await cash.finished_receipt(callback_data.visit, user_id(query)):
         # A screen of a visit that is over: this press ends nothing, the current step stays.
         await stale(query, cash, callback_data.visit, callback_answer)
+        return
+    if paying and await flows.caller(TERMINAL) is not None:
+        # Sent here to pay an invoice: leaving goes back to that invoice, not to «Top up».
+        await finish(state)
+        if receipt is None:
+            await flows.done(TERMINAL, TerminalLeft(), event=query)
+            return
+        await show(query, views.left_with_cash_text(receipt), None)
+        # The receipt stays on screen; the invoice comes as a new message below it.
+        below = query.message if isinstance(query.message, Message) else query
+        await flows.done(TERMINAL, TerminalLeft(receipt.number), event=below)
         return
     await finish(state)
     if receipt is None:

@@ -56,3 +56,8 @@ def newer_older(page: int, pages: int, to_page: Callable[[int], CallbackData]) -
     if page + 1 < pages:
         nav.append((_("Older ➡️"), to_page(page + 1)))
     return nav
+
+
+def to_shops() -> Button:
+    """«🛍 To the shops» where a step is done and buying is the likely next one."""
+    return _("🛍 To the shops"), MenuCb(action=MenuAction.shops)

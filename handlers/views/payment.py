@@ -18,6 +18,7 @@ from services.bills import Bill
 from services.orders import Order
 from services.outbox import PaymentReturned
 from services.robokassa import QIWI_LABEL, Currency
+from services.wallet import WalletInfo
 
 
 def pay_button(order: Order) -> list[Button]:
@@ -25,6 +26,15 @@ def pay_button(order: Order) -> list[Button]:
     if not order.payable:
         return []
     return [(_("💳 Pay via Robokassa"), PayCb(action=PayAction.start, order=order.id))]
+
+
+def wallet_pay_button(order: Order, balance: int | None) -> list[Button]:
+    """One tap instead of four when the person's own wallet holds enough: Robokassa, Visa QIWI
+    Wallet, a bill to that wallet's number, paid in the app. `balance`: the signed-in wallet's."""
+    if not order.payable or balance is None or balance < order.amount:
+        return []
+    label = _("👛 Pay {amount} from the wallet").format(amount=money(order.amount))
+    return [(label, PayCb(action=PayAction.wallet, order=order.id))]
 
 
 def back_to_invoice(order_id: int) -> Button:
@@ -140,8 +150,9 @@ def no_wallet_keyboard(order_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def invoice_text(order: Order, bill: Bill) -> str:
-    return _(
+def invoice_text(order: Order, bill: Bill, balance: int | None = None) -> str:
+    """`balance`: the person's own wallet's when the bill is to it (nobody else's is shown)."""
+    text = _(
         "🧾 Invoice No. {bill} for <b>{amount}</b> is issued to {phone}\n"
         "Order No. {order} · commission {fee} · valid until {time}\n"
         "How will you pay it?"
@@ -153,18 +164,48 @@ def invoice_text(order: Order, bill: Bill) -> str:
         fee=money(0),
         time=clock_time(bill.expires_at),
     )
+    if balance is None:
+        return text
+    if balance >= bill.amount:
+        line = _("👛 Your wallet holds {balance}: enough to pay from it, no cash needed.")
+    else:
+        line = _(
+            "👛 Your wallet holds {balance}, {missing} short: top it up, or pay in cash at a "
+            "QIWI terminal."
+        )
+    return text + "\n" + line.format(balance=money(balance), missing=money(bill.amount - balance))
 
 
-def invoice_keyboard(order: Order, bill: Bill) -> InlineKeyboardMarkup:
+def invoice_keyboard(order: Order, bill: Bill, balance: int | None = None) -> InlineKeyboardMarkup:
     def pay(action: PayAction, label: str) -> list[Button]:
         return [(label, PayCb(action=action, order=order.id, bill=bill.id))]
 
+    rows: list[list[Button]] = []
+    if balance is not None and balance >= bill.amount:
+        label = _("👛 Pay from the wallet (balance {balance})").format(balance=money(balance))
+        rows.append(pay(PayAction.app, label))
     return keyboard(
+        *rows,
         pay(PayAction.site, _("💻 On the QIWI site")),
         pay(PayAction.terminal, _("🏧 At a QIWI terminal")),
         pay(PayAction.app, _("📱 In the app")),
         [home()],
     )
+
+
+def own_balance(wallet: WalletInfo | None, number: str) -> int | None:
+    """The balance to show on a bill to `number`: only the person's own, working wallet's."""
+    if wallet is None or not wallet.active or wallet.phone != number:
+        return None
+    return wallet.balance
+
+
+def terminal_hint_text(balance: int) -> str:
+    return _(
+        "💡 Your wallet already holds {balance}, enough for this invoice: no cash needed. "
+        "«✖️ Leave the terminal» takes you back to the invoice, where «👛 Pay from the "
+        "wallet» pays it."
+    ).format(balance=money(balance))
 
 
 def site_keyboard(order_id: int) -> InlineKeyboardMarkup:

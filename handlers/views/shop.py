@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -12,10 +12,16 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.i18n import clock_time, money, ngettext, when
 from handlers.callbacks import MenuAction, MenuCb, ShopAction, ShopCb
 from handlers.views.common import Button, home, keyboard, newer_older
-from handlers.views.payment import pay_button
+from handlers.views.payment import pay_button, wallet_pay_button
 from services.catalogue import Category, Item, Shop
 from services.orders import Order
-from services.outbox import OrderExpired, OrderFulfilled, OrderPaid, OrderRefunded
+from services.outbox import (
+    OrderExpired,
+    OrderExpiring,
+    OrderFulfilled,
+    OrderPaid,
+    OrderRefunded,
+)
 
 
 def item_text(item: Item, quantity: int) -> str:
@@ -43,23 +49,38 @@ def item_text(item: Item, quantity: int) -> str:
     return "\n".join(lines)
 
 
-def order_text(order: Order) -> str:
-    return _(
-        "🧾 Order No. {number} · {shop}\n{quantity} × {item} = <b>{amount}</b>\n"
-        "Pay by {time}, otherwise the order is cancelled."
-    ).format(
-        number=order.id,
-        shop=html.escape(order.shop_name),
-        quantity=order.quantity,
-        item=html.escape(order.item_name),
-        amount=money(order.amount),
-        time=clock_time(order.expires_at),
+def order_text(order: Order, now: datetime) -> str:
+    return (
+        _(
+            "🧾 Order No. {number} · {shop}\n{quantity} × {item} = <b>{amount}</b>\n"
+            "Pay by {time}, otherwise the order is cancelled."
+        ).format(
+            number=order.id,
+            shop=html.escape(order.shop_name),
+            quantity=order.quantity,
+            item=html.escape(order.item_name),
+            amount=money(order.amount),
+            time=clock_time(order.expires_at),
+        )
+        + "\n"
+        + time_left_text(order.expires_at - now)
     )
 
 
-def order_keyboard(order: Order) -> InlineKeyboardMarkup:
-    """An open order: pay it (the payment journey's button) or cancel it."""
+def time_left_text(left: timedelta) -> str:
+    """`⏳ 21 minutes left` with the right plural; a started minute counts as a whole one."""
+    seconds = max(int(left.total_seconds()), 0)
+    if seconds < 60:
+        return _("⏳ Less than a minute left.")
+    minutes = -(-seconds // 60)
+    return ngettext("⏳ {n} minute left.", "⏳ {n} minutes left.", minutes).format(n=minutes)
+
+
+def order_keyboard(order: Order, balance: int | None = None) -> InlineKeyboardMarkup:
+    """An open order: pay it (the payment journey's buttons) or cancel it. `balance`: the
+    person's own wallet's, when it can pay here in one tap."""
     return keyboard(
+        wallet_pay_button(order, balance),
         pay_button(order),
         [(_("✖️ Cancel the order"), ShopCb(action=ShopAction.cancel_order, id=order.id))],
         [home()],
@@ -209,6 +230,24 @@ def render_order_expired(payload: OrderExpired) -> tuple[str, InlineKeyboardMark
     )
     back = ShopCb(action=ShopAction.shop, shop=payload["shop"])
     return text, keyboard([(_("🛍 Back to the shop"), back)])
+
+
+def render_order_expiring(payload: OrderExpiring) -> tuple[str, InlineKeyboardMarkup | None]:
+    minutes = payload["minutes"]
+    text = ngettext(
+        "⏳ Order No. {number} ({item}) is not paid yet: {n} minute left, until {time}. "
+        "Then it is cancelled.",
+        "⏳ Order No. {number} ({item}) is not paid yet: {n} minutes left, until {time}. "
+        "Then it is cancelled.",
+        minutes,
+    ).format(
+        number=payload["order"],
+        item=html.escape(payload["item"]),
+        n=minutes,
+        time=clock_time(datetime.fromtimestamp(payload["expires_at"], UTC)),
+    )
+    open_it = ShopCb(action=ShopAction.order, id=payload["order"])
+    return text, keyboard([(_("🧾 Open the order"), open_it)])
 
 
 def render_order_paid_buyer(payload: OrderPaid) -> tuple[str, InlineKeyboardMarkup | None]:

@@ -9,7 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.i18n import money, phone, when
 from handlers.callbacks import MenuAction, MenuCb, PayAction, PayCb, TopAction, TopCb, TopForCb
 from handlers.screens import keep
-from handlers.views.common import Button, home, keyboard
+from handlers.views.common import Button, home, keyboard, to_shops
 from services.money import AmountNotUnderstood
 from services.outbox import ReceiptCredited
 from services.terminal import (
@@ -349,6 +349,7 @@ def after_receipt_keyboard(receipt: Receipt | None = None) -> InlineKeyboardMark
         keyboard(
             *first,
             [(_("🧾 Check a receipt"), TopCb(action=TopAction.check))],
+            [to_shops()],
             [wallet_button(), home()],
         )
     )

@@ -8,8 +8,8 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import ReplyKeyboardBuilder
 
 from bot.i18n import money, ngettext, phone, when
-from handlers.callbacks import MenuAction, MenuCb, WalletAction, WalletCb
-from handlers.views.common import Button, home, keyboard
+from handlers.callbacks import MenuAction, MenuCb, TopAction, TopCb, WalletAction, WalletCb
+from handlers.views.common import Button, home, keyboard, to_shops
 from services.ledger import Movement
 from services.operator import Sms
 from services.wallet import WalletInfo
@@ -226,8 +226,10 @@ def blocked_wallet_keyboard() -> InlineKeyboardMarkup:
 
 
 def ready_keyboard(*first: list[Button]) -> InlineKeyboardMarkup:
-    """After registration; `first`: a row the journey that asked for it puts on top."""
-    return keyboard(*first, [top_up_button()], [wallet_button(), home()])
+    """After registration; `first`: a row the journey that asked for it puts on top. A new
+    wallet is empty: the terminal, where most people top up, is one tap away."""
+    terminal = (_("🏧 Top up at a terminal"), TopCb(action=TopAction.terminal))
+    return keyboard(*first, [terminal], [to_shops()], [wallet_button(), home()])
 
 
 def history_keyboard(earlier: int | None) -> InlineKeyboardMarkup:
