@@ -27,6 +27,7 @@ class Kind(StrEnum):
     ORDER_REFUNDED_BUYER = "order_refunded_buyer"
     REFUND_RESULT_OWNER = "refund_result_owner"
     PAYMENT_RETURNED = "payment_returned"
+    TG_PAYMENT_KEPT_OWNER = "tg_payment_kept_owner"
 
 
 class Status(StrEnum):
@@ -93,6 +94,19 @@ class PaymentReturned(TypedDict):
     reason: str  # the order's status when the money came: cancelled or expired
 
 
+class TgPaymentKept(TypedDict):
+    """A Telegram payment that did not pay its order; the owner returns it."""
+
+    order: int
+    shop: str  # the shop's name
+    item: str
+    amount: int  # what came, in the currency's smallest units
+    currency: str
+    expected: int  # the order's sum, kopecks
+    reason: str  # wrong_amount | not_payable
+    charge: str  # Robokassa's number of the payment, to find it in the cabinet
+
+
 Payload = (
     ReceiptCredited
     | OrderPaid
@@ -101,6 +115,7 @@ Payload = (
     | OrderRefunded
     | RefundResult
     | PaymentReturned
+    | TgPaymentKept
 )
 
 
@@ -196,6 +211,16 @@ def enqueue(
     chat_id: int,
     kind: Literal[Kind.PAYMENT_RETURNED],
     payload: PaymentReturned,
+    dedupe_key: str,
+    *,
+    now: int,
+) -> None: ...
+@overload
+def enqueue(
+    conn: sqlite3.Connection,
+    chat_id: int,
+    kind: Literal[Kind.TG_PAYMENT_KEPT_OWNER],
+    payload: TgPaymentKept,
     dedupe_key: str,
     *,
     now: int,
