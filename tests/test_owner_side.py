@@ -16,6 +16,7 @@ from tests.harness import Harness, Person, Seen, running_harness
 from tests.helpers import (
     PHONE,
     fund,
+    mark_paid,
     open_card,
     order_roses,
     owner_of,
@@ -189,31 +190,56 @@ async def test_the_owner_sees_which_settings_keep_the_shop_from_taking_payments(
     assert "⚠️" not in seen.text and "SHOPS__" not in seen.text
 
 
+async def telegram_payment(h: Harness, anna: Person, order: int, amount: int, n: int) -> None:
+    """Telegram's successful_payment for the order, as it would come after the charge."""
+    message = h.engine._user_message(h.engine.person(anna.id), "text", None)
+    message.pop("text")
+    message["successful_payment"] = {
+        "currency": "RUB",
+        "total_amount": amount,
+        "invoice_payload": f"order:{order}",
+        "telegram_payment_charge_id": f"tg-odd-{n}",
+        "provider_payment_charge_id": f"rk-odd-{n}",
+    }
+    await h.feed(h.engine._push("message", message))
+
+
 async def test_a_telegram_payment_of_another_sum_is_reported_to_the_owner(
     harness: Harness,
 ) -> None:
     olga = await owner_of(harness, "flowers")
     anna = harness.person()
     order = await order_roses(anna, quantity=1)
-    message = harness.engine._user_message(harness.engine.person(anna.id), "text", None)
-    message.pop("text")
-    message["successful_payment"] = {
-        "currency": "RUB",
-        "total_amount": 100,
-        "invoice_payload": f"order:{order}",
-        "telegram_payment_charge_id": "tg-odd-1",
-        "provider_payment_charge_id": "rk-odd-1",
-    }
     for _ in range(2):  # Telegram sends the update again: one alert all the same
-        await harness.feed(harness.engine._push("message", message))
+        await telegram_payment(harness, anna, order, 100, 1)
     await harness.drain()
     alerts = [m for m in olga.bot_messages() if m.text.startswith("⚠️")]
     assert [m.text for m in alerts] == [
         f"⚠️ Оплата заказа № {order} в Telegram не совпадает с заказом: пришло 1,00 ₽ "
-        f"вместо {ROSES}.\n"
-        "Заказ не оплачен. Верните деньги покупателю в кабинете Робокассы "
+        f"вместо {ROSES}. Заказ не оплачен.\n"
+        "Этот платёж не зачтён в заказ. Верните деньги покупателю в кабинете Робокассы "
         "(платёж rk-odd-1)."
     ]
     assert alerts[0].labels == ["📦 Открыть заказ"]
     assert (await harness.services.merchant.order(order)).payable
+    harness.errors.records.clear()  # the kept-aside payment is logged as an error, on purpose
+
+
+async def test_a_telegram_payment_for_a_paid_order_is_reported_to_the_owner_in_english(
+    harness: Harness,
+) -> None:
+    olga = harness.person("Olga", phone="+79990000001", language_code="en")
+    token = await harness.services.merchant.create_invite("flowers")
+    await olga.send(f"/start owner-{token}")
+    anna = harness.person()
+    order = await order_roses(anna, quantity=1)
+    await mark_paid(harness.services.merchant, order)
+    await telegram_payment(harness, anna, order, 189_000, 2)  # paid twice: kept aside
+    await harness.drain()
+    assert olga.last.text == (
+        f"⚠️ Order No. {order} was paid in Telegram (1,890.00 ₽) when it was already paid, "
+        "cancelled or expired.\n"
+        "This payment does not count for the order. Return the money to the buyer in the "
+        "Robokassa cabinet (payment rk-odd-2)."
+    )
     harness.errors.records.clear()  # the kept-aside payment is logged as an error, on purpose

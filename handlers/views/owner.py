@@ -101,7 +101,7 @@ def render_tg_payment_kept_owner(
     if payload["reason"] == "wrong_amount":
         text = _(
             "⚠️ The payment for order No. {number} in Telegram does not match the order: "
-            "{paid} came instead of {amount}."
+            "{paid} came instead of {amount}. The order is not paid."
         )
     else:
         text = _(
@@ -109,8 +109,8 @@ def render_tg_payment_kept_owner(
             "cancelled or expired."
         )
     text += "\n" + _(
-        "The order is not paid. Return the money to the buyer in the Robokassa cabinet "
-        "(payment {charge})."
+        "This payment does not count for the order. Return the money to the buyer in the "
+        "Robokassa cabinet (payment {charge})."
     )
     text = text.format(
         number=payload["order"],
