@@ -211,9 +211,27 @@ class Owners(Catalogue):
 
 
 def alert_owners_kept_aside(
-    conn: sqlite3.Connection, order: Order, payment: TgPaymentKept, charge_id: str, now: int
+    conn: sqlite3.Connection,
+    order: Order,
+    charge_id: str,
+    provider_charge_id: str,
+    amount: int,
+    currency: str,
+    reason: str,
+    now: int,
 ) -> None:
-    """Every owner of the order's shop hears of a payment that did not pay it, once."""
+    """Every owner of the order's shop hears of a Telegram payment that did not pay it, once
+    (`charge_id` is Telegram's, `provider_charge_id` Robokassa's, shown to the owner)."""
+    payment: TgPaymentKept = {
+        "order": order.id,
+        "shop": order.shop_name,
+        "item": order.item_name,
+        "amount": amount,
+        "currency": currency[:3],
+        "expected": order.amount,
+        "reason": reason,
+        "charge": provider_charge_id[:64],
+    }
     owners = conn.execute(
         "SELECT user_id FROM shop_owners WHERE shop_id = ? ORDER BY added_at", (order.shop_id,)
     ).fetchall()

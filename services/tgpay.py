@@ -23,7 +23,6 @@ from services.clock import Clock, to_ts
 from services.db import Database
 from services.fiscal import telegram_provider_data
 from services.orders import Order, order_row
-from services.outbox import TgPaymentKept
 from services.owners import alert_owners_kept_aside
 
 log = logging.getLogger(__name__)
@@ -121,18 +120,11 @@ class TelegramPayments:
                 " amount, outcome, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (charge_id, provider_charge_id, order_id, currency, total, outcome, now),
             )
+            if outcome is not Outcome.settled:  # the owners have money to give back
+                alert_owners_kept_aside(
+                    conn, order, charge_id, provider_charge_id, total, currency, outcome, now
+                )
             if outcome is not Outcome.settled:
-                kept: TgPaymentKept = {
-                    "order": order.id,
-                    "shop": order.shop_name,
-                    "item": order.item_name,
-                    "amount": total,
-                    "currency": currency[:3],
-                    "expected": order.amount,
-                    "reason": outcome,
-                    "charge": provider_charge_id[:64],
-                }
-                alert_owners_kept_aside(conn, order, kept, charge_id, now)
                 return Payment(order, outcome, new=True)
             # Robokassa holds the buyer's money as it does for a payment page; the order is
             # then settled exactly as a ResultURL settles it.
