@@ -106,6 +106,7 @@ async def test_a_refund_that_could_not_be_sent_is_sent_by_the_background_job(
     await olga.press("↩️ Вернуть деньги")
     seen = await olga.press(f"✅ Да, вернуть {ROSES}")
     assert f"↩️ Возврат {ROSES}: Робокасса его обрабатывает." in seen.text
+    assert "Статус: деньги возвращаются" in seen.text
     assert calls == 1
     robokassa.create_refund = real_create  # type: ignore[method-assign]
     await harness.jobs.run_once()  # too early: a minute has not passed

@@ -154,8 +154,9 @@ def orders_text(
         count = ngettext("{n} order", "{n} orders", total).format(n=total)
         text += f"\n{where} · {count}"
     for shop in shops:
-        if (missing or {}).get(shop.id):
-            text += "\n\n" + not_connected_text(shop, (missing or {})[shop.id])
+        names = (missing or {}).get(shop.id)
+        if names:
+            text += "\n\n" + not_connected_text(shop, names)
     return text
 
 
