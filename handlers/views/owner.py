@@ -154,9 +154,9 @@ def orders_text(
         count = ngettext("{n} order", "{n} orders", total).format(n=total)
         text += f"\n{where} · {count}"
     for shop in shops:
-        names = (missing or {}).get(shop.id)
-        if names:
-            text += "\n\n" + not_connected_text(shop, names)
+        unset = (missing or {}).get(shop.id)
+        if unset:
+            text += "\n\n" + not_connected_text(shop, unset)
     return text
 
 
