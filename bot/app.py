@@ -394,6 +394,7 @@ def renderers() -> dict[str, Renderer]:
         Kind.ORDER_REFUNDED_BUYER: shop.render_order_refunded_buyer,
         Kind.REFUND_RESULT_OWNER: owner.render_refund_result_owner,
         Kind.PAYMENT_RETURNED: payment.render_payment_returned,
+        Kind.TG_PAYMENT_KEPT_OWNER: owner.render_tg_payment_kept_owner,
     }
 
 

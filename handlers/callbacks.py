@@ -150,6 +150,7 @@ class OwnerAction(StrEnum):
     stats = "stats"
     refund = "refund"
     refund_yes = "refundok"
+    open = "open"  # the card as a new message, under a notification that stays
 
 
 class OwnerCb(Callback, prefix="o1"):

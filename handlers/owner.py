@@ -29,7 +29,13 @@ from services.orders import Order
 from services.owners import InviteInvalid, NotAnOwner
 
 PER_PAGE = 10
-ORDER_ACTIONS = (OwnerAction.card, OwnerAction.fulfil, OwnerAction.refund, OwnerAction.refund_yes)
+ORDER_ACTIONS = (
+    OwnerAction.card,
+    OwnerAction.open,
+    OwnerAction.fulfil,
+    OwnerAction.refund,
+    OwnerAction.refund_yes,
+)
 
 
 async def accept_invite(
@@ -86,21 +92,27 @@ class OwnersOnly(BaseMiddleware):
         return await handler(event, data)
 
 
-async def orders_command(message: Message, merchant: Merchant) -> None:
-    await orders_screen(message, merchant, "paid")
+async def orders_command(message: Message, merchant: Merchant, checkout: Checkout) -> None:
+    await orders_screen(message, merchant, checkout, "paid")
 
 
-async def orders_button(query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant) -> None:
+async def orders_button(
+    query: CallbackQuery, callback_data: OwnerCb, merchant: Merchant, checkout: Checkout
+) -> None:
     status = callback_data.status if callback_data.status in views.FILTERS else "paid"
-    await orders_screen(query, merchant, status, callback_data.page)
+    await orders_screen(query, merchant, checkout, status, callback_data.page)
 
 
-async def orders_menu(query: CallbackQuery, merchant: Merchant) -> None:
-    await orders_screen(query, merchant, "paid")
+async def orders_menu(query: CallbackQuery, merchant: Merchant, checkout: Checkout) -> None:
+    await orders_screen(query, merchant, checkout, "paid")
 
 
 async def orders_screen(
-    event: Message | CallbackQuery, merchant: Merchant, status: str, page: int = 0
+    event: Message | CallbackQuery,
+    merchant: Merchant,
+    checkout: Checkout,
+    status: str,
+    page: int = 0,
 ) -> None:
     shops = await merchant.owned_shops(user_id(event))
     orders, total, page, pages = await fetch_page(
@@ -109,20 +121,36 @@ async def orders_screen(
         PER_PAGE,
     )
     refunded = await merchant.refunded_among([o.id for o in orders])
+    # A shop that cannot take payments (live mode, settings missing) says why, to its owner.
+    missing = {shop.id: checkout.missing_settings(shop.id) for shop in shops}
     await show(
         event,
-        views.orders_text(shops, status, bool(orders), total, page, pages),
+        views.orders_text(shops, status, bool(orders), total, page, pages, missing),
         views.orders_keyboard(orders, refunded, status, page, pages),
     )
 
 
 async def show_card(
-    query: CallbackQuery, order: Order, checkout: Checkout, back: str, page: int = 0
+    query: CallbackQuery,
+    order: Order,
+    checkout: Checkout,
+    back: str | None,
+    page: int = 0,
+    *,
+    new: bool = False,
 ) -> None:
+    """`back` is the list the card returns to; None: the list the order is in now."""
     refund = await checkout.refund_of(order.id)
-    await show(
-        query, views.card_text(order, refund), views.card_keyboard(order, back, page, refund)
-    )
+    back = back or views.list_of(order, refund)
+    about = "refund" if refund is not None and refund.done else "fulfilled"
+    told = await checkout.merchant.buyer_message(order.id, about)
+    text = views.card_text(order, refund, told)
+    markup = views.card_keyboard(order, back, page, refund)
+    if new:
+        assert query.bot is not None
+        await query.bot.send_message(user_id(query), text, reply_markup=markup)
+        return
+    await show(query, text, markup)
 
 
 def back_filter(callback_data: OwnerCb) -> str:
@@ -133,6 +161,11 @@ async def order_card(
     query: CallbackQuery, callback_data: OwnerCb, order: Order, checkout: Checkout
 ) -> None:
     await show_card(query, order, checkout, back_filter(callback_data), callback_data.page)
+
+
+async def open_from_message(query: CallbackQuery, order: Order, checkout: Checkout) -> None:
+    """The button under a notification: the notification stays, the card comes below it."""
+    await show_card(query, order, checkout, None, new=True)
 
 
 async def fulfil(
@@ -235,6 +268,7 @@ def make_router() -> Router:
     )
     router.callback_query.register(orders_button, on(OwnerAction.orders), anywhere)
     router.callback_query.register(order_card, on(OwnerAction.card), anywhere)
+    router.callback_query.register(open_from_message, on(OwnerAction.open), anywhere)
     router.callback_query.register(fulfil, on(OwnerAction.fulfil), anywhere)
     router.callback_query.register(stats, on(OwnerAction.stats), anywhere)
     router.callback_query.register(refund_confirm, on(OwnerAction.refund), anywhere)

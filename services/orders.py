@@ -136,6 +136,15 @@ def mark_paid_in(conn: sqlite3.Connection, order_id: int, now: int) -> Order:
     elif order.status == OrderStatus.CANCELLED:
         raise OrderNotPayable(order.status)
     conn.execute("UPDATE orders SET status = 'paid', paid_at = ? WHERE id = ?", (now, order_id))
+    if not order.contact.startswith("+"):
+        # No wallet when the order was made (one opened during checkout, say): the owners get
+        # the phone of the wallet the buyer has now.
+        wallet = conn.execute(
+            "SELECT phone FROM wallet_users WHERE user_id = ?", (order.user_id,)
+        ).fetchone()
+        if wallet is not None:
+            contact = f"{wallet[0]} · {order.contact}".strip(" ·")
+            conn.execute("UPDATE orders SET contact = ? WHERE id = ?", (contact, order_id))
     paid = order_row(conn, order_id)
     assert paid is not None
     payload: OrderPaid = {

@@ -28,6 +28,7 @@ class Kind(StrEnum):
     REFUND_RESULT_OWNER = "refund_result_owner"
     PAYMENT_RETURNED = "payment_returned"
     ORDER_EXPIRING = "order_expiring"
+    TG_PAYMENT_KEPT_OWNER = "tg_payment_kept_owner"
 
 
 class Status(StrEnum):
@@ -104,6 +105,19 @@ class PaymentReturned(TypedDict):
     reason: str  # the order's status when the money came: cancelled or expired
 
 
+class TgPaymentKept(TypedDict):
+    """A Telegram payment that did not pay its order; the owner returns it."""
+
+    order: int
+    shop: str  # the shop's name
+    item: str
+    amount: int  # what came, in the currency's smallest units
+    currency: str
+    expected: int  # the order's sum, kopecks
+    reason: str  # wrong_amount | not_payable
+    charge: str  # Robokassa's number of the payment, to find it in the cabinet
+
+
 Payload = (
     ReceiptCredited
     | OrderPaid
@@ -113,6 +127,7 @@ Payload = (
     | RefundResult
     | PaymentReturned
     | OrderExpiring
+    | TgPaymentKept
 )
 
 
@@ -218,6 +233,16 @@ def enqueue(
     chat_id: int,
     kind: Literal[Kind.PAYMENT_RETURNED],
     payload: PaymentReturned,
+    dedupe_key: str,
+    *,
+    now: int,
+) -> None: ...
+@overload
+def enqueue(
+    conn: sqlite3.Connection,
+    chat_id: int,
+    kind: Literal[Kind.TG_PAYMENT_KEPT_OWNER],
+    payload: TgPaymentKept,
     dedupe_key: str,
     *,
     now: int,

@@ -13,7 +13,17 @@ from services.catalogue import Catalogue, ItemNotFound, Shop
 from services.clock import MOSCOW, Clock, to_ts
 from services.errors import DomainError
 from services.orders import ORDER_SELECT, Order, order_from_row, order_row
-from services.outbox import Kind, enqueue
+from services.outbox import Kind, Status, TgPaymentKept, enqueue
+
+# Orders whose money is returned or on its way back: they have their own list, not «paid».
+REFUNDED = "SELECT order_id FROM refunds WHERE state IN ('requested', 'processing', 'finished')"
+# Which orders each of the owner's lists holds.
+LISTS = {
+    "paid": f"o.status = 'paid' AND o.id NOT IN ({REFUNDED})",
+    "awaiting": "o.status IN ('created', 'awaiting')",
+    "fulfilled": f"o.status = 'fulfilled' AND o.id NOT IN ({REFUNDED})",
+    "refunded": f"o.status IN ('paid', 'fulfilled') AND o.id IN ({REFUNDED})",
+}
 
 
 class NotAnOwner(DomainError):
@@ -102,25 +112,17 @@ class Owners(Catalogue):
     async def shop_orders(
         self, user_id: int, status: str, *, page: int = 0, per_page: int = 10
     ) -> tuple[list[Order], int]:
-        """One page of the owner's orders with this status, newest first, and how many in all."""
-        statuses = {
-            "paid": ("paid",),
-            "awaiting": ("created", "awaiting"),
-            "fulfilled": ("fulfilled",),
-        }[status]
-        marks = ",".join("?" * len(statuses))
+        """One page of the owner's orders in this list (`LISTS`), newest first, and how many in
+        all."""
         where = (
-            " JOIN shop_owners w ON w.shop_id = o.shop_id"
-            f" WHERE w.user_id = ? AND o.status IN ({marks})"
+            f" JOIN shop_owners w ON w.shop_id = o.shop_id WHERE w.user_id = ? AND {LISTS[status]}"
         )
 
         def read(conn: sqlite3.Connection) -> tuple[list[Order], int]:
-            total = conn.execute(
-                f"SELECT COUNT(*) FROM orders o{where}", (user_id, *statuses)
-            ).fetchone()[0]
+            total = conn.execute(f"SELECT COUNT(*) FROM orders o{where}", (user_id,)).fetchone()[0]
             rows = conn.execute(
                 f"{ORDER_SELECT}{where} ORDER BY o.id DESC LIMIT ? OFFSET ?",
-                (user_id, *statuses, per_page, max(page, 0) * per_page),
+                (user_id, per_page, max(page, 0) * per_page),
             ).fetchall()
             return [order_from_row(r) for r in rows], int(total)
 
@@ -137,6 +139,14 @@ class Owners(Catalogue):
             order_ids,
         )
         return {row[0] for row in rows}
+
+    async def buyer_message(self, order_id: int, about: str) -> Status | None:
+        """What became of the message telling the buyer about the order's refund or hand-over
+        (`about`: "refund" | "fulfilled"); None when there is none."""
+        row = await self.db.fetchone(
+            "SELECT status FROM outbox WHERE dedupe_key = ?", (f"order:{order_id}:{about}",)
+        )
+        return None if row is None else Status(row[0])
 
     async def owner_order(self, order_id: int, user_id: int) -> Order:
         """An order of a shop this person owns; anything else is `NotAnOwner`."""
@@ -198,3 +208,33 @@ class Owners(Catalogue):
             revenue=sum(r["revenue"] for r in rows),
             top_items=[(r["item_name"], r["q"], r["revenue"]) for r in rows[:3]],
         )
+
+
+def alert_owners_kept_aside(
+    conn: sqlite3.Connection,
+    order: Order,
+    charge_id: str,
+    provider_charge_id: str,
+    amount: int,
+    currency: str,
+    reason: str,
+    now: int,
+) -> None:
+    """Every owner of the order's shop hears of a Telegram payment that did not pay it, once
+    (`charge_id` is Telegram's, `provider_charge_id` Robokassa's, shown to the owner)."""
+    payment: TgPaymentKept = {
+        "order": order.id,
+        "shop": order.shop_name,
+        "item": order.item_name,
+        "amount": amount,
+        "currency": currency[:3],
+        "expected": order.amount,
+        "reason": reason,
+        "charge": provider_charge_id[:64],
+    }
+    owners = conn.execute(
+        "SELECT user_id FROM shop_owners WHERE shop_id = ? ORDER BY added_at", (order.shop_id,)
+    ).fetchall()
+    for (owner,) in owners:
+        key = f"tgpay:{charge_id}:owner:{owner}"
+        enqueue(conn, owner, Kind.TG_PAYMENT_KEPT_OWNER, payment, key, now=now)

@@ -23,6 +23,7 @@ from services.clock import Clock, to_ts
 from services.db import Database
 from services.fiscal import telegram_provider_data
 from services.orders import Order, order_row
+from services.owners import alert_owners_kept_aside
 
 log = logging.getLogger(__name__)
 CURRENCY = "RUB"
@@ -119,6 +120,10 @@ class TelegramPayments:
                 " amount, outcome, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (charge_id, provider_charge_id, order_id, currency, total, outcome, now),
             )
+            if outcome is not Outcome.settled:  # the owners have money to give back
+                alert_owners_kept_aside(
+                    conn, order, charge_id, provider_charge_id, total, currency, outcome, now
+                )
             if outcome is not Outcome.settled:
                 return Payment(order, outcome, new=True)
             # Robokassa holds the buyer's money as it does for a payment page; the order is

@@ -210,6 +210,10 @@ class Person:
         await self.h.feed(self.h.engine.share_contact(self.id, phone, owner_id))
         return self.last
 
+    def block_bot(self, blocked: bool = True) -> None:
+        """The person blocks the bot in Telegram: every message to them is refused with 403."""
+        self.h.engine.block(self.id, blocked)
+
     async def press(self, label: str, *, message_id: int | None = None) -> Seen:
         """Press the newest inline button with this label, or a reply-keyboard button."""
         for message in reversed(self.messages()):
