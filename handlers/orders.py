@@ -12,6 +12,7 @@ from handlers.callbacks import MenuAction, MenuCb, ShopAction, ShopCb
 from handlers.screens import fetch_page, show, user_id
 from handlers.views import shop as views
 from services.merchant import Merchant
+from services.tgpay import TelegramPayments
 
 PER_PAGE = 10
 
@@ -53,10 +54,12 @@ async def my_order(
     query: CallbackQuery,
     callback_data: ShopCb,
     merchant: Merchant,
+    telegram_payments: TelegramPayments,
 ) -> None:
     order = await merchant.order_of(callback_data.id, user_id(query))  # errors.py: not yours
     if order.payable:  # still open: pay or cancel it from here
-        await show(query, views.order_text(order), views.order_keyboard(order))
+        telegram = telegram_payments.offered(order.shop_id)
+        await show(query, views.order_text(order), views.order_keyboard(order, telegram=telegram))
         return
     refunded = bool(await merchant.refunded_among([order.id]))
     await show(

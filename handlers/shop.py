@@ -24,6 +24,7 @@ from services.catalogue import Item, ItemNotFound
 from services.merchant import Merchant
 from services.numbers import parse_id
 from services.orders import BadQuantity, SoldOut, TooManyOpenOrders
+from services.tgpay import TelegramPayments
 from services.wallet import WalletService
 
 PAGE = 6
@@ -194,6 +195,7 @@ async def buy(
     wallets: WalletService,
     settings: Settings,
     callback_answer: CallbackAnswer,
+    telegram_payments: TelegramPayments,
 ) -> None:
     wallet = await wallets.wallet_of(user_id(query))
     contact = phone(wallet.phone) if wallet is not None else ""
@@ -230,7 +232,8 @@ async def buy(
         await tell(query, no_longer_sold(), callback_answer)
         return
     await state.clear()
-    await show(query, views.order_text(order), views.order_keyboard(order))
+    telegram = telegram_payments.offered(order.shop_id)
+    await show(query, views.order_text(order), views.order_keyboard(order, telegram=telegram))
 
 
 async def cancel_order(

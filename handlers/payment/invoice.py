@@ -16,6 +16,7 @@ from handlers.flow import (
     ForInvoice,
     WalletOpened,
 )
+from handlers.payment import live
 from handlers.payment.common import CALLER, OPERATION_HEADER, PAYMENT, not_payable, payable_order
 from handlers.payments import Payments
 from handlers.phones import read_phone
@@ -37,6 +38,7 @@ from services.bills import BillClosed, BillNotFound, NoWalletOnPhone
 from services.merchant import Merchant
 from services.operator import Operator, PhoneDeactivated
 from services.orders import Order, OrderNotFound
+from services.tgpay import TelegramPayments
 from services.wallet import (
     WalletService,
 )
@@ -49,22 +51,16 @@ async def start_payment(
     merchant: Merchant,
     services: Payments,
     callback_answer: CallbackAnswer,
+    telegram_payments: TelegramPayments,
 ) -> None:
     order = await payable_order(query, merchant, callback_data.order)
     if order is None:
         return
+    if not services.sandbox:
+        await live.start(query, order, merchant, services, telegram_payments)
+        return
     url = services.checkout.payment_url(order, culture=current_locale())
     await merchant.mark_awaiting(order.id)
-    if not services.sandbox:
-        await show(
-            query,
-            _(
-                "Robokassa: pay order No. {number} on the payment page. Choose «QIWI Wallet» "
-                "there. I will send the receipt as soon as Robokassa confirms the payment."
-            ).format(number=order.id),
-            views.payment_page_keyboard(url),
-        )
-        return
     # Sandbox: open the signed payment page as the buyer's browser would.
     page = await services.robokassa.open_payment_page(url)
     operation = page.headers.get(OPERATION_HEADER)

@@ -12,6 +12,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.i18n import clock_time, money, ngettext, when
 from handlers.callbacks import MenuAction, MenuCb, ShopAction, ShopCb
 from handlers.views.common import Button, home, keyboard, newer_older
+from handlers.views.live import tgpay_button
 from handlers.views.payment import pay_button
 from services.catalogue import Category, Item, Shop
 from services.orders import Order
@@ -57,10 +58,12 @@ def order_text(order: Order) -> str:
     )
 
 
-def order_keyboard(order: Order) -> InlineKeyboardMarkup:
-    """An open order: pay it (the payment journey's button) or cancel it."""
+def order_keyboard(order: Order, *, telegram: bool = False) -> InlineKeyboardMarkup:
+    """An open order: pay it (the payment journey's button; inside Telegram too where its shop
+    takes that) or cancel it."""
     return keyboard(
         pay_button(order),
+        tgpay_button(order) if telegram else [],
         [(_("✖️ Cancel the order"), ShopCb(action=ShopAction.cancel_order, id=order.id))],
         [home()],
     )
