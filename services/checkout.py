@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 import time
 import xml.etree.ElementTree as ET
@@ -119,8 +120,12 @@ def shop_account(shop_id: str) -> str:
     return f"shop:{shop_id}"
 
 
-def settle_in(conn: sqlite3.Connection, order_id: int, amount: int, now: int) -> Settled:
-    """Order paid + clearing → shop + outbox, inside the caller's transaction; once."""
+def settle_in(
+    conn: sqlite3.Connection, order_id: int, amount: int, now: int, method: str | None = None
+) -> Settled:
+    """Order paid + clearing → shop + outbox, inside the caller's transaction; once.
+
+    `method` is how the buyer paid, for the receipt; None: the sandbox's QIWI wallet."""
     order = order_row(conn, order_id)
     if order is None:
         raise UnknownInvoice()
@@ -136,7 +141,7 @@ def settle_in(conn: sqlite3.Connection, order_id: int, amount: int, now: int) ->
         )
         return Settled(order, newly_paid=False, returning=True)
     already = order.status in ("paid", "fulfilled")
-    paid = mark_paid_in(conn, order_id, now)
+    paid = mark_paid_in(conn, order_id, now, method)
     ledger.open_clearing(conn, now)
     ledger.open_account(conn, shop_account(order.shop_id), "shop", now=now)
     ledger.post(
@@ -150,6 +155,16 @@ def settle_in(conn: sqlite3.Connection, order_id: int, amount: int, now: int) ->
         reference=str(order_id),
     )
     return Settled(paid, newly_paid=not already)
+
+
+_METHOD = re.compile(r"[^\w .\-]+")
+
+
+def _method_name(params: Mapping[str, str]) -> str:
+    """The method a ResultURL names (PaymentMethod, else IncCurrLabel), cut and plain: it
+    came over the network and goes into the buyer's receipt."""
+    raw = params.get("PaymentMethod") or params.get("IncCurrLabel") or ""
+    return _METHOD.sub("", raw)[:40]
 
 
 # GetCurrencies: how long an answer is reused, and how long the buyer may wait for one.
@@ -318,6 +333,8 @@ class Checkout:
         if note.is_test != client.is_test:
             raise ModeMismatch()
         now = self._now()
+        # The receipt names the method Robokassa reports; the sandbox's is always QIWI.
+        method = None if self.sandbox else _method_name(params)
 
         def settle(conn: sqlite3.Connection) -> Settled:
             order = order_row(conn, note.inv_id)
@@ -325,7 +342,7 @@ class Checkout:
                 raise UnknownInvoice()
             if note.shp.get("Shp_shop") != order.shop_id:
                 raise ShpMismatch()
-            return settle_in(conn, note.inv_id, note.amount, now)
+            return settle_in(conn, note.inv_id, note.amount, now, method)
 
         settled = await self.db.transaction(settle)
         await self._return_to_payer(settled)

@@ -10,7 +10,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal, TypedDict, overload
+from typing import Literal, NotRequired, TypedDict, overload
 
 from services.clock import Clock, to_ts
 from services.db import Database
@@ -57,6 +57,9 @@ class OrderPaid(TypedDict):
     buyer: str
     contact: str
     paid_at: int
+    # How it was paid, as Robokassa names it ("" when it does not say); absent: the sandbox's
+    # Visa QIWI Wallet (and every receipt written before this was kept).
+    method: NotRequired[str]
 
 
 class OrderExpired(TypedDict):

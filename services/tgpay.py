@@ -32,6 +32,7 @@ _PAYLOAD = re.compile(r"order:([0-9]{1,10})")
 # The emulator takes any provider token; Telegram needs the one Robokassa's bot gave via
 # @BotFather.
 EMULATOR_PROVIDER_TOKEN = "381764678:TEST:robokassa-emulator"
+TELEGRAM_METHOD = "Telegram"  # how the receipt names the way it was paid
 # Robokassa as the provider records the charge as an operation of the shop's account, its InvId
 # the InvoiceId of provider_data. In the sandbox that side lives in this process: a hook per
 # name, called in the payment's transaction with (conn, shop id, order id, amount, now).
@@ -180,7 +181,7 @@ class TelegramPayments:
                 memo="telegram payment",
                 reference=str(order_id),
             )
-            settled = settle_in(conn, order_id, total, now)
+            settled = settle_in(conn, order_id, total, now, TELEGRAM_METHOD)
             return Payment(settled.order, outcome, new=True)
 
         payment = await self.db.transaction(record)

@@ -214,6 +214,14 @@ def render_order_expired(payload: OrderExpired) -> tuple[str, InlineKeyboardMark
     return text, keyboard([(_("🛍 Back to the shop"), back)])
 
 
+def method_line(method: str | None) -> str:
+    if method is None:
+        return _("Method: Robokassa · Visa QIWI Wallet")
+    if not method:
+        return _("Method: Robokassa")
+    return _("Method: Robokassa · {method}").format(method=html.escape(method))
+
+
 def render_order_paid_buyer(payload: OrderPaid) -> tuple[str, InlineKeyboardMarkup | None]:
     paid_at = datetime.fromtimestamp(payload["paid_at"], UTC)
     body = "\n".join(
@@ -223,7 +231,7 @@ def render_order_paid_buyer(payload: OrderPaid) -> tuple[str, InlineKeyboardMark
             f"{payload['quantity']} × {html.escape(payload['item'])}",
             _("Amount: {amount}").format(amount=money(payload["amount"])),
             _("Paid: {when}").format(when=when(paid_at)),
-            _("Method: Robokassa · Visa QIWI Wallet"),
+            method_line(payload.get("method")),
             _("Commission: {sum}").format(sum=money(0)),
         ]
     )
