@@ -167,6 +167,10 @@ def _method_name(params: Mapping[str, str]) -> str:
     return _METHOD.sub("", raw)[:40]
 
 
+# A refund's reason when Robokassa does not know a Telegram payment: the owner is told to
+# return it in Robokassa's cabinet (views word it).
+TELEGRAM_NOT_FOUND = "telegram-payment-not-found"
+
 # GetCurrencies: how long an answer is reused, and how long the buyer may wait for one.
 METHODS_TTL = 600
 METHODS_TIMEOUT = 3.0
@@ -437,6 +441,10 @@ class Checkout:
                 return
             if not state.op_key:
                 reason = f"OpStateExt result {state.result_code}"
+                if state.result_code == 3 and await self._paid_in_telegram(order.id):
+                    # Robokassa keeps a Telegram charge under provider_data's InvoiceId, our
+                    # order number; if it does not, only its cabinet can return the money.
+                    reason = TELEGRAM_NOT_FOUND
                 await self._finish_refund(order.id, "failed", reason, tell_owner=tell_owner)
                 return
             created = await client.create_refund(
@@ -457,6 +465,12 @@ class Checkout:
             )
         )
         await self._check_refund(order.id, created.request_id, tell_owner=tell_owner)
+
+    async def _paid_in_telegram(self, order_id: int) -> bool:
+        row = await self.db.fetchone(
+            "SELECT 1 FROM tg_payments WHERE order_id = ? AND outcome = 'settled'", (order_id,)
+        )
+        return row is not None
 
     def _refund_items(self, order: Order) -> list[dict[str, object]] | None:
         """The receipt lines that go back: the same lines the payment's receipt had."""
@@ -549,6 +563,12 @@ class Checkout:
                 "item": order.item_name,
                 "amount": refund.amount,
             }
+            in_telegram = conn.execute(
+                "SELECT 1 FROM tg_payments WHERE order_id = ? AND outcome = 'settled'",
+                (order_id,),
+            ).fetchone()
+            if in_telegram or not self.sandbox:  # not the sandbox's QIWI wallet
+                payload["method"] = "Telegram" if in_telegram else ""
             enqueue(
                 conn,
                 order.user_id,

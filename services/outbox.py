@@ -79,6 +79,7 @@ class OrderRefunded(TypedDict):
     shop: str
     item: str
     amount: int
+    method: NotRequired[str]  # as in OrderPaid: absent means the sandbox's QIWI wallet
 
 
 class RefundResult(TypedDict):

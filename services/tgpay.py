@@ -107,13 +107,6 @@ class TelegramPayments:
     def offered(self, shop_id: str) -> bool:
         return bool(self.token(shop_id))
 
-    async def paid_in_telegram(self, order_id: int) -> bool:
-        """Whether a Telegram payment settled this order (its refund goes back to the card)."""
-        row = await self.db.fetchone(
-            "SELECT 1 FROM tg_payments WHERE order_id = ? AND outcome = 'settled'", (order_id,)
-        )
-        return row is not None
-
     def invoice(self, order: Order) -> InvoiceRequest:
         """What sendInvoice needs besides the texts; ReceiptError when the lines do not add up."""
         receipt = self.checkout.receipt(order)

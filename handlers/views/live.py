@@ -14,6 +14,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.i18n import clock_time, money
 from handlers.callbacks import LiveCb, PayAction, PayCb, ShopAction, ShopCb, TgPayCb
 from handlers.views.common import Button, home, keyboard
+from services.checkout import TELEGRAM_NOT_FOUND
 from services.orders import Order
 from services.robokassa import Currency
 
@@ -105,3 +106,14 @@ def not_connected_text(order: Order) -> str:
         "{shop} does not take payments yet: its Robokassa account is not connected. The order "
         "stays reserved until {time}: try again later, or cancel it in «My orders»."
     ).format(shop=html.escape(order.shop_name), time=clock_time(order.expires_at))
+
+
+def refund_reason(reason: str) -> str:
+    """Why Robokassa refused a refund, for the owner (escaped): its own words, or ours where
+    only the cabinet can help."""
+    if reason == TELEGRAM_NOT_FOUND:
+        return _(
+            "Robokassa does not find this Telegram payment by the order number: return the "
+            "money in Robokassa's cabinet"
+        )
+    return html.escape(reason)

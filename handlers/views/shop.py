@@ -250,10 +250,22 @@ def render_order_fulfilled(payload: OrderFulfilled) -> tuple[str, InlineKeyboard
 def render_order_refunded_buyer(
     payload: OrderRefunded,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    text = _(
-        "↩️ {shop} has refunded {amount} for order No. {number} ({item}). The money goes back "
-        "where the payment came from: the QIWI wallet or that number's mobile balance."
-    ).format(
+    if payload.get("method") == "Telegram":
+        text = _(
+            "↩️ {shop} has refunded {amount} for order No. {number} ({item}). The money goes "
+            "back to the card you paid with in Telegram."
+        )
+    elif "method" in payload:
+        text = _(
+            "↩️ {shop} has refunded {amount} for order No. {number} ({item}). The money goes "
+            "back the way you paid."
+        )
+    else:
+        text = _(
+            "↩️ {shop} has refunded {amount} for order No. {number} ({item}). The money goes "
+            "back where the payment came from: the QIWI wallet or that number's mobile balance."
+        )
+    text = text.format(
         shop=html.escape(payload["shop"]),
         amount=money(payload["amount"]),
         number=payload["order"],
