@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
+from services.checkout import shop_account
 from services.robokassa import Robokassa
 from tests.harness import Harness, Person, Seen
-from tests.helpers import order_book
+from tests.helpers import open_card, open_item, order_book, owner
 from tests.test_live_methods import StandIn, live, query_of, signed_by_books
+from tests.test_telegram_payments import pay
 
 __all__ = ["live"]  # the stand-in and the harness in live mode
 
@@ -148,3 +150,40 @@ async def test_a_shop_without_its_passwords_tells_the_buyer_it_takes_no_payments
     assert seen.labels == ["🏠 Меню"]
     assert stand_in.asked == []  # nothing was asked of Robokassa for it
     no_qiwi(anna)
+
+
+async def test_a_telegram_payment_robokassa_does_not_know_is_not_refunded_silently(
+    live: tuple[Harness, StandIn],
+) -> None:
+    """The mobile shop is on the bot's own account, whose token takes payments in Telegram. If
+    Robokassa cannot find the charge by the order number, the owner is told where to refund."""
+    h, stand_in = live
+    olga = await owner(h, "mobile")
+    anna = h.person()
+    await open_item(anna, "🏪 Салон «Связной плюс»", "Аксессуары", "Чехол-книжка · 749,99 ₽")
+    seen = await anna.press("🛒 Купить")
+    number = int(seen.text.split("№ ")[1].split(" ")[0])
+    seen = await anna.press("💳 Оплатить через Робокассу")
+    assert seen.labels[-4:] == [
+        "🌐 Выбрать на странице Робокассы",
+        "📲 Оплатить в Telegram",
+        "⬅️ К заказу",
+        "🏠 Меню",
+    ]
+    await anna.press("📲 Оплатить в Telegram")
+    await pay(h, anna, anna.last)
+    await h.drain()
+    assert anna.last.text.startswith(f"✅ Оплата поступила. Заказ № {number} оплачен.")
+    no_qiwi(anna)
+    await open_card(olga, number)
+    await olga.press("↩️ Вернуть деньги")
+    seen = await olga.press("✅ Да, вернуть 749,99 ₽")
+    assert olga.last_answer is not None and olga.last_answer["text"] == (
+        "Робокасса отклонила возврат."
+    )
+    assert (
+        "↩️ Возврат 749,99 ₽: Робокасса отказала (Робокасса не находит этот платёж из Telegram "
+        "по номеру заказа: верните деньги в личном кабинете Робокассы)."
+    ) in seen.text
+    assert stand_in.asked[-1] == f"OpStateExt {number}"
+    assert await h.services.ledger.balance(shop_account("mobile")) == 74_999  # still the shop's
