@@ -14,21 +14,12 @@ from aiogram.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
 from handlers.callbacks import TgPayCb
 from services.fiscal import ReceiptError
 from services.merchant import Merchant
 from services.numbers import MAX_INV_ID
 from services.orders import OrderNotFound
-from services.tgpay import EMULATOR_PROVIDER_TOKEN, Outcome, Refusal, TelegramPayments
-
-
-def provider_token(settings: Settings) -> str:
-    """The bot's own account's token (TELEGRAM_PROVIDER_TOKEN); under the emulator, any."""
-    token = settings.telegram_provider_token.get_secret_value()
-    if not token and settings.bot_token is None:
-        return EMULATOR_PROVIDER_TOKEN
-    return token
+from services.tgpay import Outcome, Refusal, TelegramPayments
 
 
 def refuse(callback_answer: CallbackAnswer, text: str) -> None:

@@ -170,6 +170,7 @@ def _method_name(params: Mapping[str, str]) -> str:
 # A refund's reason when Robokassa does not know a Telegram payment: the owner is told to
 # return it in Robokassa's cabinet (views word it).
 TELEGRAM_NOT_FOUND = "telegram-payment-not-found"
+TELEGRAM_METHOD = "Telegram"  # how receipts and refund notes name a payment made in Telegram
 
 # GetCurrencies: how long an answer is reused, and how long the buyer may wait for one.
 METHODS_TTL = 600
@@ -568,7 +569,7 @@ class Checkout:
                 (order_id,),
             ).fetchone()
             if in_telegram or not self.sandbox:  # not the sandbox's QIWI wallet
-                payload["method"] = "Telegram" if in_telegram else ""
+                payload["method"] = TELEGRAM_METHOD if in_telegram else ""
             enqueue(
                 conn,
                 order.user_id,

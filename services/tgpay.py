@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from services import ledger
-from services.checkout import Checkout, settle_in
+from services.aggregator import TELEGRAM_EXTERNAL
+from services.checkout import TELEGRAM_METHOD, Checkout, settle_in
 from services.clock import Clock, to_ts
 from services.db import Database
 from services.fiscal import telegram_provider_data
@@ -27,12 +28,11 @@ from services.orders import Order, order_row
 
 log = logging.getLogger(__name__)
 CURRENCY = "RUB"
-EXTERNAL = "external:telegram-payments"  # where a Telegram payment's money comes from
+EXTERNAL = TELEGRAM_EXTERNAL  # where a Telegram payment's money comes from (the card)
 _PAYLOAD = re.compile(r"order:([0-9]{1,10})")
 # The emulator takes any provider token; Telegram needs the one Robokassa's bot gave via
 # @BotFather.
 EMULATOR_PROVIDER_TOKEN = "381764678:TEST:robokassa-emulator"
-TELEGRAM_METHOD = "Telegram"  # how the receipt names the way it was paid
 # Robokassa as the provider records the charge as an operation of the shop's account, its InvId
 # the InvoiceId of provider_data. In the sandbox that side lives in this process: a hook per
 # name, called in the payment's transaction with (conn, shop id, order id, amount, now).

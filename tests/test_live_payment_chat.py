@@ -124,6 +124,9 @@ async def test_when_the_list_does_not_come_the_buyer_still_gets_a_working_link(
         "оплаты: откройте её страницу оплаты и выберите способ там."
     )
     assert seen.labels == ["🌐 Выбрать на странице Робокассы", "⬅️ К заказу", "🏠 Меню"]
+    seen = await anna.press("⬅️ К заказу")  # changed her mind: the order is as it was
+    assert seen.text.startswith(f"🧾 Заказ № {number} · Книжная лавка «Переплёт»")
+    seen = await anna.press("💳 Оплатить через Робокассу")
     seen = await anna.press("🌐 Выбрать на странице Робокассы")
     query = query_of(link_of(seen))
     assert "IncCurrLabel" not in query and signed_by_books(order, query)

@@ -76,6 +76,9 @@ async def test_an_order_sold_out_meanwhile_is_refused_before_the_charge(
 ) -> None:
     anna = harness.person()
     order = await order_roses(anna, quantity=6)  # all six bouquets
+    await anna.send("/start")
+    seen = await anna.press("🧾 Мои заказы")
+    await anna.press(seen.labels[0])  # the open order, from «My orders»: the same two ways
     invoice = await invoice_from_order_screen(anna)
     harness.clock.advance(seconds=31 * 60)
     await harness.drain()  # the order expires and gives the bouquets back

@@ -15,6 +15,7 @@ from handlers.views.common import Button, home, keyboard, newer_older
 from handlers.views.live import tgpay_button
 from handlers.views.payment import pay_button
 from services.catalogue import Category, Item, Shop
+from services.checkout import TELEGRAM_METHOD
 from services.orders import Order
 from services.outbox import OrderExpired, OrderFulfilled, OrderPaid, OrderRefunded
 
@@ -250,7 +251,7 @@ def render_order_fulfilled(payload: OrderFulfilled) -> tuple[str, InlineKeyboard
 def render_order_refunded_buyer(
     payload: OrderRefunded,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    if payload.get("method") == "Telegram":
+    if payload.get("method") == TELEGRAM_METHOD:
         text = _(
             "↩️ {shop} has refunded {amount} for order No. {number} ({item}). The money goes "
             "back to the card you paid with in Telegram."
