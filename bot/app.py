@@ -21,7 +21,7 @@ from bot.i18n import make_i18n
 from bot.jobs import BackgroundJobs
 from bot.outbox_worker import OutboxWorker, Renderer
 from bot.settings import Settings
-from bot.shops import connect_shops
+from bot.shops import connect_shops, telegram_payments
 from bot.storage import SQLiteStorage, update_unit
 from bot.throttle import Limit, MemoryThrottleStore, Throttle
 from handlers import callbacks, states
@@ -200,7 +200,7 @@ async def build_services(
         inbox=inbox,
         robokassa=robokassa,
         checkout=checkout,
-        telegram_payments=TelegramPayments(db, clock, checkout),
+        telegram_payments=telegram_payments(settings, db, clock, checkout, aggregator, sandbox),
     )
     return services
 

@@ -42,6 +42,9 @@ class ShopSecrets(BaseModel):
     password1: SecretStr = SecretStr("")
     password2: SecretStr = SecretStr("")
     password3: SecretStr = SecretStr("")
+    # Telegram Payments for this shop: the token Robokassa's bot gives for this shop's own
+    # account (`SHOPS__<SHOP ID>__TELEGRAM_PROVIDER_TOKEN`); empty: not offered.
+    telegram_provider_token: SecretStr = SecretStr("")
 
 
 class WalletSettings(BaseModel):

@@ -4,13 +4,18 @@ sandbox to the same accounts), from the catalogue and the per-shop password sett
 from __future__ import annotations
 
 import secrets
+import sqlite3
 
 from bot.settings import Settings
 from services.accounts import Accounts, ShopPasswords, build_accounts, release_hook
 from services.aggregator import Aggregator, MerchantAccount
 from services.catalogue import load_catalogue
+from services.checkout import Checkout
+from services.clock import Clock
+from services.db import Database
 from services.merchant import Merchant
 from services.robokassa import Robokassa
+from services.tgpay import EMULATOR_PROVIDER_TOKEN, TelegramPayments
 
 
 def connect_shops(
@@ -73,3 +78,38 @@ def connect_shops(
     if sandbox:
         merchant.release_hooks["sandbox"] = release_hook(accounts, aggregator.close_invoice)
     return accounts
+
+
+def telegram_payments(
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    checkout: Checkout,
+    aggregator: Aggregator,
+    sandbox: bool,
+) -> TelegramPayments:
+    """Paying inside Telegram: each shop's provider token (its own account's, or the bot's for
+    shops on the bot's account; under the emulator any token will do). In the sandbox the
+    provider's side, Robokassa recording the charge, is the sandbox's."""
+    default = settings.telegram_provider_token.get_secret_value()
+    if not default and settings.bot_token is None:
+        default = EMULATOR_PROVIDER_TOKEN
+    tokens = {
+        shop_id: secret.telegram_provider_token.get_secret_value()
+        for shop_id, secret in settings.shops.items()
+    }
+    payments = TelegramPayments(db, clock, checkout, tokens=tokens, default_token=default)
+    if sandbox:
+        accounts = checkout.accounts
+
+        def charged(
+            conn: sqlite3.Connection, shop_id: str, inv_id: int, amount: int, now: int
+        ) -> None:
+            account = accounts.get(shop_id)
+            client = (
+                accounts.default if account is None or account.client is None else account.client
+            )
+            aggregator.provider_payment(client.login, client.is_test, conn, inv_id, amount, now)
+
+        payments.provider_hooks["sandbox"] = charged
+    return payments

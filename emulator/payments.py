@@ -162,9 +162,17 @@ class Payments:
     # ---- the buyer's side ------------------------------------------------------------
 
     def pay(
-        self, user_id: int, message_id: int, *, card: str = "4242424242424242"
+        self,
+        user_id: int,
+        message_id: int,
+        *,
+        card: str = "4242424242424242",
+        total: int | None = None,
     ) -> dict[str, Any]:
-        """The buyer taps «Pay» and confirms: Telegram asks the bot (pre_checkout_query)."""
+        """The buyer taps «Pay» and confirms: Telegram asks the bot (pre_checkout_query).
+
+        `total` pretends the invoice said another sum (an invoice sent by hand, or by an older
+        bot for the same payload): the bot must notice before the buyer is charged."""
         person = self.engine.person(user_id)
         invoice = self.invoices.get((person.id, message_id))
         if invoice is None:
@@ -180,7 +188,7 @@ class Payments:
                 "id": query_id,
                 "from": person.as_user(),
                 "currency": invoice.currency,
-                "total_amount": invoice.total_amount,
+                "total_amount": invoice.total_amount if total is None else total,
                 "invoice_payload": invoice.payload,
             },
         )

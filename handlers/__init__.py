@@ -12,6 +12,7 @@ from aiogram import Dispatcher, Router
 from handlers import errors, fallback, orders, owner, payment, shop, start, tgpay, topup, wallet
 from handlers.answers import AnswerOnce
 from handlers.flow import FlowsMiddleware
+from handlers.payment import live as payment_live
 
 
 def routers() -> list[Router]:
@@ -23,6 +24,7 @@ def routers() -> list[Router]:
         tgpay.make_router(),  # a payment arrives whatever step the buyer is at
         topup.make_router(),
         payment.make_router(),
+        payment_live.make_router(),
         shop.make_router(),
         owner.make_invite_router(),
         start.make_router(),

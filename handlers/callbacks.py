@@ -164,3 +164,11 @@ class TgPayCb(Callback, prefix="tgp"):
     """Pay an order inside Telegram (Robokassa as the Telegram Payments provider)."""
 
     order: int
+
+
+class LiveCb(Callback, prefix="lv1"):
+    """Live mode: pay an order with a method the shop's Robokassa account lists today
+    (`method` is its IncCurrLabel; empty: the buyer chooses on Robokassa's page)."""
+
+    order: int
+    method: str = ""

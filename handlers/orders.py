@@ -13,6 +13,7 @@ from handlers.payments import Payments, one_tap_balance
 from handlers.screens import fetch_page, show, user_id
 from handlers.views import shop as views
 from services.merchant import Merchant
+from services.tgpay import TelegramPayments
 from services.wallet import WalletService
 
 PER_PAGE = 10
@@ -57,14 +58,16 @@ async def my_order(
     merchant: Merchant,
     wallets: WalletService,
     services: Payments,
+    telegram_payments: TelegramPayments,
 ) -> None:
     order = await merchant.order_of(callback_data.id, user_id(query))  # errors.py: not yours
     if order.payable:  # still open: pay or cancel it from here
         balance = await one_tap_balance(user_id(query), wallets, services)
+        telegram = telegram_payments.offered(order.shop_id)
         await show(
             query,
             views.order_text(order, merchant.clock.now()),
-            views.order_keyboard(order, balance),
+            views.order_keyboard(order, balance, telegram=telegram),
         )
         return
     refunded = bool(await merchant.refunded_among([order.id]))

@@ -25,6 +25,7 @@ from services.catalogue import Item, ItemNotFound
 from services.merchant import Merchant
 from services.numbers import parse_id
 from services.orders import BadQuantity, SoldOut, TooManyOpenOrders
+from services.tgpay import TelegramPayments
 from services.wallet import WalletService
 
 PAGE = 6
@@ -196,6 +197,7 @@ async def buy(
     settings: Settings,
     services: Payments,
     callback_answer: CallbackAnswer,
+    telegram_payments: TelegramPayments,
 ) -> None:
     wallet = await wallets.wallet_of(user_id(query))
     contact = phone(wallet.phone) if wallet is not None else ""
@@ -233,10 +235,11 @@ async def buy(
         return
     await state.clear()
     balance = await one_tap_balance(user_id(query), wallets, services)
+    telegram = telegram_payments.offered(order.shop_id)
     await show(
         query,
         views.order_text(order, merchant.clock.now()),
-        views.order_keyboard(order, balance),
+        views.order_keyboard(order, balance, telegram=telegram),
     )
 
 

@@ -14,24 +14,12 @@ from aiogram.types import CallbackQuery, LabeledPrice, Message, PreCheckoutQuery
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
 from handlers.callbacks import TgPayCb
 from services.fiscal import ReceiptError
 from services.merchant import Merchant
 from services.numbers import MAX_INV_ID
 from services.orders import OrderNotFound
 from services.tgpay import Outcome, Refusal, TelegramPayments
-
-# The emulator takes any provider token; Telegram needs the one Robokassa's bot gave via
-# @BotFather (TELEGRAM_PROVIDER_TOKEN).
-EMULATOR_PROVIDER_TOKEN = "381764678:TEST:robokassa-emulator"
-
-
-def provider_token(settings: Settings) -> str:
-    token = settings.telegram_provider_token.get_secret_value()
-    if not token and settings.bot_token is None:
-        return EMULATOR_PROVIDER_TOKEN
-    return token
 
 
 def refuse(callback_answer: CallbackAnswer, text: str) -> None:
@@ -44,24 +32,25 @@ async def send_invoice(
     callback_data: TgPayCb,
     bot: Bot,
     merchant: Merchant,
-    settings: Settings,
     telegram_payments: TelegramPayments,
     callback_answer: CallbackAnswer,
 ) -> None:
     assert query.from_user is not None
-    token = provider_token(settings)
     try:
         if not 1 <= callback_data.order <= MAX_INV_ID:  # a forged button: no such order
             raise OrderNotFound()
         order = await merchant.order_of(callback_data.order, query.from_user.id)
-        request = telegram_payments.invoice(order)
     except OrderNotFound:
         refuse(callback_answer, _("This order is not yours or no longer exists."))
         return
-    except ReceiptError:
+    # A shop without its own token (or no longer connected) takes no payments in Telegram.
+    token = telegram_payments.token(order.shop_id)
+    if not token or not order.payable:
         refuse(callback_answer, _("This order cannot be paid in Telegram."))
         return
-    if not token or not order.payable:
+    try:
+        request = telegram_payments.invoice(order)
+    except ReceiptError:
         refuse(callback_answer, _("This order cannot be paid in Telegram."))
         return
     await bot.send_invoice(

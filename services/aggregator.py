@@ -49,6 +49,10 @@ CLEARING = ledger.CLEARING_ACCOUNT
 # the payment, the shop is left to find the payment itself (OpStateExt), as with the real service.
 CALLBACK_MAX_TRIES = 12
 CALLBACK_GIVE_UP_AFTER = 86400
+# A charge Robokassa made as the Telegram Payments provider: its operation's IncCurrLabel, and
+# where its money goes back on a refund (the buyer's card, outside our world).
+TELEGRAM_LABEL = "Telegram"
+TELEGRAM_EXTERNAL = "external:telegram-payments"
 
 
 @dataclass(frozen=True)
@@ -377,11 +381,18 @@ class Aggregator(QiwiBills):
             "SELECT phone FROM bills WHERE operation_id = ? AND status = 'PAID'",
             (operation_id,),
         ).fetchone()
-        if bill is None:
+        label = conn.execute(
+            "SELECT inc_curr_label FROM rk_operations WHERE id = ?", (operation_id,)
+        ).fetchone()[0]
+        if bill is None and label != TELEGRAM_LABEL:
             return "OperationNotPaid"
         open_clearing(conn, now)
-        target = self._refund_target(conn, bill["phone"], now)
         key = f"rk-refund:{operation_id}"
+        if bill is None:  # paid in Telegram: back to the card it was charged to
+            ledger.open_account(conn, TELEGRAM_EXTERNAL, "external", now=now, allow_negative=True)
+            target = TELEGRAM_EXTERNAL
+        else:
+            target = self._refund_target(conn, bill["phone"], now)
         try:
             ledger.post(conn, CLEARING, target, amount, key, now=now, memo="refund")
         except BalanceCapExceeded:  # the wallet is full: the number's mobile balance
@@ -428,6 +439,45 @@ class Aggregator(QiwiBills):
             return 0
         refused = self._refund_in(conn, op["id"], op["amount"], str(uuid.uuid4()), now, full=True)
         return 0 if refused else int(op["amount"])
+
+    def provider_payment(
+        self,
+        login: str,
+        is_test: bool,
+        conn: sqlite3.Connection,
+        inv_id: int,
+        amount: int,
+        now: int,
+    ) -> None:
+        """Robokassa, the Telegram Payments provider, charged the buyer's card for `inv_id`
+        (provider_data's InvoiceId), in the caller's transaction: a paid operation of the shop's
+        account, so OpStateExt and the Refund API know it. A payment page opened for the same
+        order is taken over: its bills can no longer be paid. No ResultURL follows: the bot
+        learnt of the payment from Telegram."""
+        op = conn.execute(
+            "SELECT id, state FROM rk_operations WHERE merchant_login = ? AND inv_id = ?",
+            (login, inv_id),
+        ).fetchone()
+        out_sum = format_out_sum(amount)
+        if op is None:
+            conn.execute(
+                "INSERT INTO rk_operations (merchant_login, inv_id, out_sum, amount, description,"
+                " is_test, inc_curr_label, state, created_at, state_at)"
+                " VALUES (?, ?, ?, ?, 'Telegram', ?, ?, 100, ?, ?)",
+                (login, inv_id, out_sum, amount, int(is_test), TELEGRAM_LABEL, now, now),
+            )
+            return
+        if op["state"] != 5:
+            return  # paid (or closed) another way already: not this charge's operation
+        conn.execute(
+            "UPDATE bills SET status = 'REJECTED' WHERE operation_id = ? AND status = 'WAITING'",
+            (op["id"],),
+        )
+        conn.execute(
+            "UPDATE rk_operations SET state = 100, state_at = ?, inc_curr_label = ?, amount = ?,"
+            " out_sum = ? WHERE id = ?",
+            (now, TELEGRAM_LABEL, amount, out_sum, op["id"]),
+        )
 
     def _refund_target(self, conn: sqlite3.Connection, phone: str, now: int) -> str:
         """Where a refund goes: the payer's active wallet, else that number's mobile balance."""

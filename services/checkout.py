@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 import time
 import xml.etree.ElementTree as ET
@@ -119,8 +120,12 @@ def shop_account(shop_id: str) -> str:
     return f"shop:{shop_id}"
 
 
-def settle_in(conn: sqlite3.Connection, order_id: int, amount: int, now: int) -> Settled:
-    """Order paid + clearing → shop + outbox, inside the caller's transaction; once."""
+def settle_in(
+    conn: sqlite3.Connection, order_id: int, amount: int, now: int, method: str | None = None
+) -> Settled:
+    """Order paid + clearing → shop + outbox, inside the caller's transaction; once.
+
+    `method` is how the buyer paid, for the receipt; None: the sandbox's QIWI wallet."""
     order = order_row(conn, order_id)
     if order is None:
         raise UnknownInvoice()
@@ -136,7 +141,7 @@ def settle_in(conn: sqlite3.Connection, order_id: int, amount: int, now: int) ->
         )
         return Settled(order, newly_paid=False, returning=True)
     already = order.status in ("paid", "fulfilled")
-    paid = mark_paid_in(conn, order_id, now)
+    paid = mark_paid_in(conn, order_id, now, method)
     ledger.open_clearing(conn, now)
     ledger.open_account(conn, shop_account(order.shop_id), "shop", now=now)
     ledger.post(
@@ -151,6 +156,21 @@ def settle_in(conn: sqlite3.Connection, order_id: int, amount: int, now: int) ->
     )
     return Settled(paid, newly_paid=not already)
 
+
+_METHOD = re.compile(r"[^\w .\-]+")
+
+
+def _method_name(params: Mapping[str, str]) -> str:
+    """The method a ResultURL names (PaymentMethod, else IncCurrLabel), cut and plain: it
+    came over the network and goes into the buyer's receipt."""
+    raw = params.get("PaymentMethod") or params.get("IncCurrLabel") or ""
+    return _METHOD.sub("", raw)[:40]
+
+
+# A refund's reason when Robokassa does not know a Telegram payment: the owner is told to
+# return it in Robokassa's cabinet (views word it).
+TELEGRAM_NOT_FOUND = "telegram-payment-not-found"
+TELEGRAM_METHOD = "Telegram"  # how receipts and refund notes name a payment made in Telegram
 
 # GetCurrencies: how long an answer is reused, and how long the buyer may wait for one.
 METHODS_TTL = 600
@@ -318,6 +338,8 @@ class Checkout:
         if note.is_test != client.is_test:
             raise ModeMismatch()
         now = self._now()
+        # The receipt names the method Robokassa reports; the sandbox's is always QIWI.
+        method = None if self.sandbox else _method_name(params)
 
         def settle(conn: sqlite3.Connection) -> Settled:
             order = order_row(conn, note.inv_id)
@@ -325,7 +347,7 @@ class Checkout:
                 raise UnknownInvoice()
             if note.shp.get("Shp_shop") != order.shop_id:
                 raise ShpMismatch()
-            return settle_in(conn, note.inv_id, note.amount, now)
+            return settle_in(conn, note.inv_id, note.amount, now, method)
 
         settled = await self.db.transaction(settle)
         await self._return_to_payer(settled)
@@ -420,6 +442,10 @@ class Checkout:
                 return
             if not state.op_key:
                 reason = f"OpStateExt result {state.result_code}"
+                if state.result_code == 3 and await self._paid_in_telegram(order.id):
+                    # Robokassa keeps a Telegram charge under provider_data's InvoiceId, our
+                    # order number; if it does not, only its cabinet can return the money.
+                    reason = TELEGRAM_NOT_FOUND
                 await self._finish_refund(order.id, "failed", reason, tell_owner=tell_owner)
                 return
             created = await client.create_refund(
@@ -440,6 +466,12 @@ class Checkout:
             )
         )
         await self._check_refund(order.id, created.request_id, tell_owner=tell_owner)
+
+    async def _paid_in_telegram(self, order_id: int) -> bool:
+        row = await self.db.fetchone(
+            "SELECT 1 FROM tg_payments WHERE order_id = ? AND outcome = 'settled'", (order_id,)
+        )
+        return row is not None
 
     def _refund_items(self, order: Order) -> list[dict[str, object]] | None:
         """The receipt lines that go back: the same lines the payment's receipt had."""
@@ -532,6 +564,12 @@ class Checkout:
                 "item": order.item_name,
                 "amount": refund.amount,
             }
+            in_telegram = conn.execute(
+                "SELECT 1 FROM tg_payments WHERE order_id = ? AND outcome = 'settled'",
+                (order_id,),
+            ).fetchone()
+            if in_telegram or not self.sandbox:  # not the sandbox's QIWI wallet
+                payload["method"] = TELEGRAM_METHOD if in_telegram else ""
             enqueue(
                 conn,
                 order.user_id,

@@ -116,7 +116,9 @@ def order_row(conn: sqlite3.Connection, order_id: int) -> Order | None:
     return None if row is None else order_from_row(row)
 
 
-def mark_paid_in(conn: sqlite3.Connection, order_id: int, now: int) -> Order:
+def mark_paid_in(
+    conn: sqlite3.Connection, order_id: int, now: int, method: str | None = None
+) -> Order:
     """Mark an order paid inside the caller's transaction; a second call changes nothing.
 
     Writes the owners' notifications and the buyer's receipt to the outbox, once each.
@@ -158,6 +160,8 @@ def mark_paid_in(conn: sqlite3.Connection, order_id: int, now: int) -> Order:
         "contact": paid.contact,
         "paid_at": now,
     }
+    if method is not None:
+        payload["method"] = method
     owners = conn.execute(
         "SELECT user_id FROM shop_owners WHERE shop_id = ? ORDER BY added_at", (paid.shop_id,)
     ).fetchall()

@@ -62,6 +62,9 @@ class OrderPaid(TypedDict):
     buyer: str
     contact: str
     paid_at: int
+    # How it was paid, as Robokassa names it ("" when it does not say); absent: the sandbox's
+    # Visa QIWI Wallet (and every receipt written before this was kept).
+    method: NotRequired[str]
 
 
 class OrderExpired(TypedDict):
@@ -88,6 +91,7 @@ class OrderRefunded(TypedDict):
     shop: str
     item: str
     amount: int
+    method: NotRequired[str]  # as in OrderPaid: absent means the sandbox's QIWI wallet
 
 
 class RefundResult(TypedDict):

@@ -14,11 +14,13 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from services import ledger
-from services.checkout import Checkout, settle_in
+from services.aggregator import TELEGRAM_EXTERNAL
+from services.checkout import TELEGRAM_METHOD, Checkout, settle_in
 from services.clock import Clock, to_ts
 from services.db import Database
 from services.fiscal import telegram_provider_data
@@ -27,8 +29,15 @@ from services.owners import alert_owners_kept_aside
 
 log = logging.getLogger(__name__)
 CURRENCY = "RUB"
-EXTERNAL = "external:telegram-payments"  # where a Telegram payment's money comes from
+EXTERNAL = TELEGRAM_EXTERNAL  # where a Telegram payment's money comes from (the card)
 _PAYLOAD = re.compile(r"order:([0-9]{1,10})")
+# The emulator takes any provider token; Telegram needs the one Robokassa's bot gave via
+# @BotFather.
+EMULATOR_PROVIDER_TOKEN = "381764678:TEST:robokassa-emulator"
+# Robokassa as the provider records the charge as an operation of the shop's account, its InvId
+# the InvoiceId of provider_data. In the sandbox that side lives in this process: a hook per
+# name, called in the payment's transaction with (conn, shop id, order id, amount, now).
+ProviderHook = Callable[[sqlite3.Connection, str, int, int, int], None]
 
 
 class Refusal(StrEnum):
@@ -66,10 +75,38 @@ def order_of_payload(payload: str) -> int | None:
 
 
 class TelegramPayments:
-    def __init__(self, db: Database, clock: Clock, checkout: Checkout) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        checkout: Checkout,
+        *,
+        tokens: Mapping[str, str] | None = None,
+        default_token: str = "",
+    ) -> None:
         self.db = db
         self.clock = clock
         self.checkout = checkout
+        # Shop id (lower case) → the provider token tied to that shop's own Robokassa account.
+        self.tokens = {shop.lower(): token for shop, token in (tokens or {}).items() if token}
+        self.default_token = default_token  # shops paid to the bot's own account
+        self.provider_hooks: dict[str, ProviderHook] = {}
+
+    def token(self, shop_id: str) -> str:
+        """The provider token that pays this shop, or "" when it takes no payments in Telegram.
+
+        A token is tied to one Robokassa account: a shop with its own MerchantLogin is offered
+        this way only with its own token (the bot's would pay the bot's operator), and only
+        while its account is complete."""
+        account = self.checkout.accounts.get(shop_id)
+        if account is None or not account.connected:
+            return ""
+        if account.own:
+            return self.tokens.get(shop_id.lower(), "")
+        return self.default_token
+
+    def offered(self, shop_id: str) -> bool:
+        return bool(self.token(shop_id))
 
     def invoice(self, order: Order) -> InvoiceRequest:
         """What sendInvoice needs besides the texts; ReceiptError when the lines do not add up."""
@@ -126,6 +163,8 @@ class TelegramPayments:
                 )
             if outcome is not Outcome.settled:
                 return Payment(order, outcome, new=True)
+            for hook in self.provider_hooks.values():
+                hook(conn, order.shop_id, order_id, total, now)
             # Robokassa holds the buyer's money as it does for a payment page; the order is
             # then settled exactly as a ResultURL settles it.
             ledger.open_clearing(conn, now)
@@ -140,7 +179,7 @@ class TelegramPayments:
                 memo="telegram payment",
                 reference=str(order_id),
             )
-            settled = settle_in(conn, order_id, total, now)
+            settled = settle_in(conn, order_id, total, now, TELEGRAM_METHOD)
             return Payment(settled.order, outcome, new=True)
 
         payment = await self.db.transaction(record)

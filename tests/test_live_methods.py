@@ -66,12 +66,23 @@ class StandIn:
             return web.Response(text="<html>Service Unavailable", content_type="text/html")
         return web.Response(text=currencies_xml(), content_type="text/xml")
 
+    async def op_state(self, request: web.Request) -> web.Response:
+        """OpStateExt of an operation this account does not have (code 3)."""
+        self.asked.append(f"OpStateExt {request.query.get('InvoiceID', '')}")
+        return web.Response(
+            text=f'<?xml version="1.0" encoding="utf-8"?><OperationStateResponse xmlns="{XMLNS}">'
+            "<Result><Code>3</Code><Description>Operation not found</Description></Result>"
+            "</OperationStateResponse>",
+            content_type="text/xml",
+        )
+
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[tuple[Harness, StandIn]]:
     stand_in = StandIn()
     app = web.Application()
     app.router.add_get("/Merchant/WebService/Service.asmx/GetCurrencies", stand_in.currencies)
+    app.router.add_get("/Merchant/WebService/Service.asmx/OpStateExt", stand_in.op_state)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -33,7 +33,12 @@ async def test_browse_order_reserves_stock_and_expiry_releases_it(harness: Harne
     seen = await anna.press("🛒 Купить")
     assert seen.text.startswith("🧾 Заказ № 1001 · Книжная лавка «Переплёт»")
     assert "3 × М. Булгаков. Мастер и Маргарита = 1 950,00 ₽" in seen.text
-    assert seen.labels == ["💳 Оплатить через Робокассу", "✖️ Отменить заказ", "🏠 Меню"]
+    assert seen.labels == [
+        "💳 Оплатить через Робокассу",
+        "📲 Оплатить в Telegram",
+        "✖️ Отменить заказ",
+        "🏠 Меню",
+    ]
     merchant = harness.services.merchant
     order = await merchant.order(1001)
     assert (await merchant.item(order.item_id)).stock == 2

@@ -16,6 +16,7 @@ from handlers.flow import (
     ForInvoice,
     WalletOpened,
 )
+from handlers.payment import live
 from handlers.payment.bill import pay_from_wallet
 from handlers.payment.common import (
     CALLER,
@@ -45,6 +46,7 @@ from services.bills import Bill, BillClosed, BillNotFound, NoWalletOnPhone
 from services.merchant import Merchant
 from services.operator import Operator, PhoneDeactivated
 from services.orders import Order, OrderNotFound
+from services.tgpay import TelegramPayments
 from services.wallet import (
     WalletService,
 )
@@ -57,22 +59,16 @@ async def start_payment(
     merchant: Merchant,
     services: Payments,
     callback_answer: CallbackAnswer,
+    telegram_payments: TelegramPayments,
 ) -> None:
     order = await payable_order(query, merchant, callback_data.order)
     if order is None:
         return
+    if not services.sandbox:
+        await live.start(query, order, merchant, services, telegram_payments)
+        return
     url = services.checkout.payment_url(order, culture=current_locale())
     await merchant.mark_awaiting(order.id)
-    if not services.sandbox:
-        await show(
-            query,
-            _(
-                "Robokassa: pay order No. {number} on the payment page. Choose «QIWI Wallet» "
-                "there. I will send the receipt as soon as Robokassa confirms the payment."
-            ).format(number=order.id),
-            views.payment_page_keyboard(url),
-        )
-        return
     if not await open_operation(query, state, order, url, services, callback_answer):
         return
     methods = await services.robokassa.currencies(language=current_locale())
@@ -116,6 +112,7 @@ async def pay_order_from_wallet(
     aggregator: Aggregator,
     wallets: WalletService,
     callback_answer: CallbackAnswer,
+    telegram_payments: TelegramPayments,
 ) -> None:
     """«Pay … from the wallet» on the order: the article's way (Robokassa → Visa QIWI Wallet →
     a bill to the wallet's number → paid in the app) in one tap, for one's own wallet."""
@@ -125,7 +122,9 @@ async def pay_order_from_wallet(
     wallet = await wallets.wallet_of(user_id(query))
     if not services.sandbox or wallet is None or not wallet.active:
         # The wallet is gone since the button was drawn: the ordinary way, step by step.
-        await start_payment(query, callback_data, state, merchant, services, callback_answer)
+        await start_payment(
+            query, callback_data, state, merchant, services, callback_answer, telegram_payments
+        )
         return
     url = services.checkout.payment_url(order, culture=current_locale())
     await merchant.mark_awaiting(order.id)

@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import money, ngettext, phone, when
 from handlers.callbacks import OwnerAction, OwnerCb
 from handlers.views.common import Button, home, keyboard, newer_older
+from handlers.views.live import refund_reason
 from services.catalogue import Shop
 from services.checkout import Refund
 from services.orders import Order
@@ -83,7 +84,7 @@ def render_refund_result_owner(
     text = text.format(
         number=payload["order"],
         amount=money(payload["amount"]),
-        reason=html.escape(payload.get("reason") or ""),
+        reason=refund_reason(payload.get("reason") or ""),
     )
     return text, keyboard([open_order_button(payload["order"])])
 
@@ -204,7 +205,7 @@ def refund_line(refund: Refund) -> str:
     if refund.open:
         return _("↩️ Refund of {amount}: Robokassa is processing it.").format(amount=amount)
     return _("↩️ Refund of {amount}: refused by Robokassa ({reason}).").format(
-        amount=amount, reason=html.escape(refund.message or refund.state)
+        amount=amount, reason=refund_reason(refund.message or refund.state)
     )
 
 

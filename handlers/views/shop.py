@@ -12,8 +12,10 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.i18n import clock_time, money, ngettext, when
 from handlers.callbacks import MenuAction, MenuCb, ShopAction, ShopCb
 from handlers.views.common import Button, home, keyboard, newer_older
+from handlers.views.live import tgpay_button
 from handlers.views.payment import pay_button, wallet_pay_button
 from services.catalogue import Category, Item, Shop
+from services.checkout import TELEGRAM_METHOD
 from services.orders import Order
 from services.outbox import (
     OrderExpired,
@@ -76,12 +78,16 @@ def time_left_text(left: timedelta) -> str:
     return ngettext("⏳ {n} minute left.", "⏳ {n} minutes left.", minutes).format(n=minutes)
 
 
-def order_keyboard(order: Order, balance: int | None = None) -> InlineKeyboardMarkup:
-    """An open order: pay it (the payment journey's buttons) or cancel it. `balance`: the
-    person's own wallet's, when it can pay here in one tap."""
+def order_keyboard(
+    order: Order, balance: int | None = None, *, telegram: bool = False
+) -> InlineKeyboardMarkup:
+    """An open order: pay it (the payment journey's buttons; inside Telegram too where its shop
+    takes that) or cancel it. `balance`: the person's own wallet's, when it can pay here in
+    one tap."""
     return keyboard(
         wallet_pay_button(order, balance),
         pay_button(order),
+        tgpay_button(order) if telegram else [],
         [(_("✖️ Cancel the order"), ShopCb(action=ShopAction.cancel_order, id=order.id))],
         [home()],
     )
@@ -250,6 +256,14 @@ def render_order_expiring(payload: OrderExpiring) -> tuple[str, InlineKeyboardMa
     return text, keyboard([(_("🧾 Open the order"), open_it)])
 
 
+def method_line(method: str | None) -> str:
+    if method is None:
+        return _("Method: Robokassa · Visa QIWI Wallet")
+    if not method:
+        return _("Method: Robokassa")
+    return _("Method: Robokassa · {method}").format(method=html.escape(method))
+
+
 def render_order_paid_buyer(payload: OrderPaid) -> tuple[str, InlineKeyboardMarkup | None]:
     paid_at = datetime.fromtimestamp(payload["paid_at"], UTC)
     body = "\n".join(
@@ -259,7 +273,7 @@ def render_order_paid_buyer(payload: OrderPaid) -> tuple[str, InlineKeyboardMark
             f"{payload['quantity']} × {html.escape(payload['item'])}",
             _("Amount: {amount}").format(amount=money(payload["amount"])),
             _("Paid: {when}").format(when=when(paid_at)),
-            _("Method: Robokassa · Visa QIWI Wallet"),
+            method_line(payload.get("method")),
             _("Commission: {sum}").format(sum=money(0)),
         ]
     )
@@ -278,10 +292,22 @@ def render_order_fulfilled(payload: OrderFulfilled) -> tuple[str, InlineKeyboard
 def render_order_refunded_buyer(
     payload: OrderRefunded,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    text = _(
-        "↩️ {shop} has refunded {amount} for order No. {number} ({item}). The money goes back "
-        "where the payment came from: the QIWI wallet or that number's mobile balance."
-    ).format(
+    if payload.get("method") == TELEGRAM_METHOD:
+        text = _(
+            "↩️ {shop} has refunded {amount} for order No. {number} ({item}). The money goes "
+            "back to the card you paid with in Telegram."
+        )
+    elif "method" in payload:
+        text = _(
+            "↩️ {shop} has refunded {amount} for order No. {number} ({item}). The money goes "
+            "back the way you paid."
+        )
+    else:
+        text = _(
+            "↩️ {shop} has refunded {amount} for order No. {number} ({item}). The money goes "
+            "back where the payment came from: the QIWI wallet or that number's mobile balance."
+        )
+    text = text.format(
         shop=html.escape(payload["shop"]),
         amount=money(payload["amount"]),
         number=payload["order"],
