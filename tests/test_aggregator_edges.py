@@ -17,6 +17,7 @@ from tests.helpers import (
     bill_of,
     drop_callbacks,
     fund,
+    next_callback_due,
     order_roses,
     paid_roses,
     register,
@@ -238,3 +239,33 @@ async def test_asking_again_the_second_a_bill_ran_out_gives_a_fresh_one_to_pay(
     assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000 - ROSES
     await harness.drain()
     assert (await harness.services.merchant.order(order)).status == "paid"
+
+
+def _refused(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("Connection refused", request=request)
+
+
+async def test_a_result_url_on_a_shop_site_that_is_down_is_tried_again(
+    harness: Harness,
+) -> None:
+    """The shop's server refuses the connection: the sandbox keeps the call due (2 s, then
+    4 s later) and the order is paid once the site answers again."""
+    anna = harness.person()
+    order, bill_id = await billed(harness, anna)
+    aggregator = harness.services.aggregator
+    down = httpx.AsyncClient(transport=httpx.MockTransport(_refused))
+    aggregator.http = lambda: down  # type: ignore[method-assign]
+    await aggregator.pay_bill_from_wallet(bill_id, method="app")
+    assert await aggregator.deliver_callbacks(inv_id=order) == 0
+    assert await next_callback_due(aggregator) == to_ts(harness.clock.now()) + 2
+    harness.clock.advance(seconds=2)
+    assert await aggregator.deliver_callbacks() == 0
+    assert await next_callback_due(aggregator) == to_ts(harness.clock.now()) + 4
+    assert (await harness.services.merchant.order(order)).status == "awaiting"
+
+    drop_callbacks(aggregator, False)  # the site is back
+    harness.clock.advance(seconds=4)
+    assert await aggregator.deliver_callbacks() == 1
+    assert await next_callback_due(aggregator) is None
+    assert (await harness.services.merchant.order(order)).status == "paid"
+    await down.aclose()
