@@ -269,3 +269,34 @@ async def test_a_result_url_on_a_shop_site_that_is_down_is_tried_again(
     assert await next_callback_due(aggregator) is None
     assert (await harness.services.merchant.order(order)).status == "paid"
     await down.aclose()
+
+
+async def test_a_paid_order_cancelled_before_its_result_url_gives_the_money_back_at_once(
+    harness: Harness,
+) -> None:
+    """Anna paid in the app, the ResultURL is still on its way, and she cancels: the money is
+    back in her wallet in that same step, not after a retry or a reconciliation later."""
+    anna = harness.person()
+    order, bill_id = await billed(harness, anna)
+    aggregator = harness.services.aggregator
+    drop_callbacks(aggregator)
+    await aggregator.pay_bill_from_wallet(bill_id, method="app")
+    ledger = harness.services.ledger
+    assert await ledger.balance(wallet_account(PHONE)) == 500_000 - ROSES
+
+    cancelled = await harness.services.merchant.cancel_order(order, anna.id)
+
+    assert cancelled.status == "cancelled"
+    assert await ledger.balance(wallet_account(PHONE)) == 500_000
+    assert await ledger.balance(CLEARING) == 0
+    report = await ledger.check_invariants()
+    assert report.ok and report.stranded_orders == []
+    state = await harness.services.checkout.robokassa.op_state(order)
+    assert state.state_code == 60  # refunded: no ResultURL is sent for it any more
+    assert await next_callback_due(aggregator) is None
+    await harness.drain()
+    assert returned_notes(anna) == [
+        f"Оплата пришла, когда заказ № {order} (7 роз) был уже отменён.\n"
+        "↩️ 1 890,00 ₽ возвращены туда, откуда пришла оплата: в QIWI-кошелёк или на баланс "
+        "телефона этого номера."
+    ]
