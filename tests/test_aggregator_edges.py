@@ -300,3 +300,19 @@ async def test_a_paid_order_cancelled_before_its_result_url_gives_the_money_back
         "↩️ 1 890,00 ₽ возвращены туда, откуда пришла оплата: в QIWI-кошелёк или на баланс "
         "телефона этого номера."
     ]
+
+
+async def test_the_payment_page_takes_the_largest_sum_to_the_kopeck_and_not_one_more(
+    harness: Harness,
+) -> None:
+    """10 000 000,00 ₽ is the most one payment may be: a shop's signed request for exactly that
+    opens the payment page; a kopeck more is Robokassa's error 29 and creates nothing."""
+    robokassa = harness.services.checkout.robokassa
+    async with httpx.AsyncClient() as client:
+        largest = await client.get(robokassa.payment_url("10000000.00", 778, "Оптовый заказ"))
+        too_much = await client.get(robokassa.payment_url("10000000.01", 779, "Оптовый заказ"))
+    assert "X-Robokassa-Operation" in largest.headers
+    assert too_much.headers.get("X-Robokassa-Error") == "29"
+    assert "X-Robokassa-Operation" not in too_much.headers
+    row = await harness.services.db.fetchone("SELECT COUNT(*) FROM rk_operations")
+    assert row is not None and row[0] == 1
