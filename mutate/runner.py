@@ -6,8 +6,12 @@
    place (`func.__code__`), so every reference to it sees the mutant, and runs pytest on the
    tests that executed that function, fastest first, stopping at the first failure. Nothing is
    imported again: aiogram alone takes seconds to import.
-3. A failing test or a hang (timeout) kills the mutant. Survivors are listed; those in the
-   accepted file, with a reason, count as explained.
+3. A failing test kills the mutant. So does a hang: the child is stopped at its time budget
+   and the mutant counts as detected (`timeout`), since a change that makes the tests hang
+   would not pass unnoticed either. Timeouts are counted in a column of their own and listed
+   by name, as survivors are, so a reader can check each is a real hang and not a harness
+   that hangs whatever the code. Survivors are listed; those in the accepted file, with a
+   reason, count as explained.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ class Outcome:
     status: str  # killed | timeout | survived | untested | error
     tests: int = 0
     seconds: float = 0.0
+    budget: float = 0.0  # seconds the child may run before it counts as hung
 
 
 @dataclass
@@ -251,7 +256,8 @@ def run_mutants(
             if pid == 0:
                 _child(code, mutant, tests, f"{tmp_root}/{counter}", quiet)
             now = time.monotonic()
-            running[pid] = _Running(Outcome(mutant, "", len(tests)), now, now + budget)
+            outcome = Outcome(mutant, "", len(tests), budget=budget)
+            running[pid] = _Running(outcome, now, now + budget)
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid == 0:
             now = time.monotonic()
@@ -284,6 +290,12 @@ def _finish(job: _Running, outcomes: list[Outcome], progress: Callable[[Outcome]
 # ---- report ------------------------------------------------------------------------------
 
 
+HEADER = (
+    "score = mutants detected / mutants: detected is `killed` (a test failed) plus `timeouts`\n"
+    "(the tests hung past their time budget; counted as detected, listed below to check)"
+)
+
+
 def report(
     modules: list[ModuleMutants],
     outcomes: list[Outcome],
@@ -291,27 +303,39 @@ def report(
     *,
     verbose: bool,
 ) -> bool:
-    """Print scores and survivors; True when every survivor is explained."""
+    """Print scores, timeouts and survivors; True when every survivor is explained."""
     by_module: dict[str, list[Outcome]] = {m.path: [] for m in modules}
     for outcome in outcomes:
         by_module[outcome.mutant.path].append(outcome)
     unexplained = 0
     print()
-    print(f"{'module':32} {'mutants':>8} {'killed':>7} {'score':>7} {'accepted':>9} {'open':>5}")
+    print(HEADER)
+    print(
+        f"{'module':32} {'mutants':>8} {'killed':>7} {'timeouts':>9} {'score':>7}"
+        f" {'accepted':>9} {'open':>5}"
+    )
     rows = []
     for path, found in by_module.items():
-        killed = sum(o.status in ("killed", "timeout") for o in found)
+        killed = sum(o.status == "killed" for o in found)
+        hung = [o for o in found if o.status == "timeout"]
         survivors = [o for o in found if o.status not in ("killed", "timeout")]
         ok = accepted.get(path, {})
         explained = [o for o in survivors if o.mutant.key in ok]
         open_ = [o for o in survivors if o.mutant.key not in ok]
         unexplained += len(open_)
-        score = 100 * killed / len(found) if found else 100.0
+        score = 100 * (killed + len(hung)) / len(found) if found else 100.0
         print(
-            f"{path:32} {len(found):8} {killed:7} {score:6.1f}% {len(explained):9} {len(open_):5}"
+            f"{path:32} {len(found):8} {killed:7} {len(hung):9} {score:6.1f}%"
+            f" {len(explained):9} {len(open_):5}"
         )
-        rows.append((path, open_, explained, ok, {o.mutant.key for o in found}))
-    for path, open_, explained, ok, keys in rows:
+        rows.append((path, hung, open_, explained, ok, {o.mutant.key for o in found}))
+    for path, hung, open_, explained, ok, keys in rows:
+        for outcome in sorted(hung, key=lambda o: o.mutant.line):
+            m = outcome.mutant
+            print(
+                f"TIMEOUT  {path}:{m.line} {m.key} (stopped after {outcome.seconds:.0f} s,"
+                f" budget {outcome.budget:.0f} s, {outcome.tests} tests)"
+            )
         for outcome in sorted(open_, key=lambda o: o.mutant.line):
             m = outcome.mutant
             print(f"SURVIVED {path}:{m.line} [{outcome.status}] {m.key}")
@@ -323,8 +347,13 @@ def report(
             if key not in keys:
                 print(f"stale accepted entry in {path} (no such mutant now): {key}")
     total = len(outcomes)
-    killed = sum(o.status in ("killed", "timeout") for o in outcomes)
-    print(f"\nall: {killed}/{total} killed ({100 * killed / max(total, 1):.1f} %)")
+    killed = sum(o.status == "killed" for o in outcomes)
+    hung_all = sum(o.status == "timeout" for o in outcomes)
+    detected = killed + hung_all
+    print(
+        f"\nall: {detected}/{total} detected ({100 * detected / max(total, 1):.1f} %):"
+        f" {killed} killed, {hung_all} timeouts"
+    )
     if unexplained:
         print(f"{unexplained} survivor(s) not explained: add a test, or accept with a reason")
     else:
@@ -369,8 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         done += 1
         mark = {"killed": ".", "timeout": "T", "survived": "S", "untested": "U", "error": "E"}
         print(mark[outcome.status], end="" if done % 80 else f" {done}/{total}\n", flush=True)
-        if outcome.status not in ("killed", "timeout"):
-            # Named at once, so a long run's survivors can be looked at while it goes on.
+        if outcome.status != "killed":
+            # Named at once, so a long run's survivors and hangs can be looked at while it goes on.
             m = outcome.mutant
             print(f"\n  {outcome.status}: {m.path}:{m.line} {m.key}", flush=True)
 

@@ -17,6 +17,7 @@ from tests.helpers import (
     bill_of,
     drop_callbacks,
     fund,
+    next_callback_due,
     order_roses,
     paid_roses,
     register,
@@ -238,3 +239,80 @@ async def test_asking_again_the_second_a_bill_ran_out_gives_a_fresh_one_to_pay(
     assert await harness.services.ledger.balance(wallet_account(PHONE)) == 500_000 - ROSES
     await harness.drain()
     assert (await harness.services.merchant.order(order)).status == "paid"
+
+
+def _refused(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("Connection refused", request=request)
+
+
+async def test_a_result_url_on_a_shop_site_that_is_down_is_tried_again(
+    harness: Harness,
+) -> None:
+    """The shop's server refuses the connection: the sandbox keeps the call due (2 s, then
+    4 s later) and the order is paid once the site answers again."""
+    anna = harness.person()
+    order, bill_id = await billed(harness, anna)
+    aggregator = harness.services.aggregator
+    down = httpx.AsyncClient(transport=httpx.MockTransport(_refused))
+    aggregator.http = lambda: down  # type: ignore[method-assign]
+    await aggregator.pay_bill_from_wallet(bill_id, method="app")
+    assert await aggregator.deliver_callbacks(inv_id=order) == 0
+    assert await next_callback_due(aggregator) == to_ts(harness.clock.now()) + 2
+    harness.clock.advance(seconds=2)
+    assert await aggregator.deliver_callbacks() == 0
+    assert await next_callback_due(aggregator) == to_ts(harness.clock.now()) + 4
+    assert (await harness.services.merchant.order(order)).status == "awaiting"
+
+    drop_callbacks(aggregator, False)  # the site is back
+    harness.clock.advance(seconds=4)
+    assert await aggregator.deliver_callbacks() == 1
+    assert await next_callback_due(aggregator) is None
+    assert (await harness.services.merchant.order(order)).status == "paid"
+    await down.aclose()
+
+
+async def test_a_paid_order_cancelled_before_its_result_url_gives_the_money_back_at_once(
+    harness: Harness,
+) -> None:
+    """Anna paid in the app, the ResultURL is still on its way, and she cancels: the money is
+    back in her wallet in that same step, not after a retry or a reconciliation later."""
+    anna = harness.person()
+    order, bill_id = await billed(harness, anna)
+    aggregator = harness.services.aggregator
+    drop_callbacks(aggregator)
+    await aggregator.pay_bill_from_wallet(bill_id, method="app")
+    ledger = harness.services.ledger
+    assert await ledger.balance(wallet_account(PHONE)) == 500_000 - ROSES
+
+    cancelled = await harness.services.merchant.cancel_order(order, anna.id)
+
+    assert cancelled.status == "cancelled"
+    assert await ledger.balance(wallet_account(PHONE)) == 500_000
+    assert await ledger.balance(CLEARING) == 0
+    report = await ledger.check_invariants()
+    assert report.ok and report.stranded_orders == []
+    state = await harness.services.checkout.robokassa.op_state(order)
+    assert state.state_code == 60  # refunded: no ResultURL is sent for it any more
+    assert await next_callback_due(aggregator) is None
+    await harness.drain()
+    assert returned_notes(anna) == [
+        f"Оплата пришла, когда заказ № {order} (7 роз) был уже отменён.\n"
+        "↩️ 1 890,00 ₽ возвращены туда, откуда пришла оплата: в QIWI-кошелёк или на баланс "
+        "телефона этого номера."
+    ]
+
+
+async def test_the_payment_page_takes_the_largest_sum_to_the_kopeck_and_not_one_more(
+    harness: Harness,
+) -> None:
+    """10 000 000,00 ₽ is the most one payment may be: a shop's signed request for exactly that
+    opens the payment page; a kopeck more is Robokassa's error 29 and creates nothing."""
+    robokassa = harness.services.checkout.robokassa
+    async with httpx.AsyncClient() as client:
+        largest = await client.get(robokassa.payment_url("10000000.00", 778, "Оптовый заказ"))
+        too_much = await client.get(robokassa.payment_url("10000000.01", 779, "Оптовый заказ"))
+    assert "X-Robokassa-Operation" in largest.headers
+    assert too_much.headers.get("X-Robokassa-Error") == "29"
+    assert "X-Robokassa-Operation" not in too_much.headers
+    row = await harness.services.db.fetchone("SELECT COUNT(*) FROM rk_operations")
+    assert row is not None and row[0] == 1

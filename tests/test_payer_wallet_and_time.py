@@ -159,13 +159,13 @@ async def test_an_unpaid_order_is_reminded_once_before_it_expires_even_after_a_r
         restarted.clock.advance(minutes=1)
         await restarted.jobs.run_once()
     assert reminders() == [reminder]
-    seen = await anna.press("🧾 Открыть заказ")  # the reminder becomes the order screen
+    seen = await anna.press("🧾 Открыть заказ")  # a new message: the reminder stays
     assert seen.labels[0] == "💳 Оплатить через Робокассу"
     assert seen.text.endswith("⏳ Осталось 5 минут.")
     harness.clock.advance(minutes=5)
     await harness.jobs.run_once()
     assert anna.last.text.startswith(f"⌛ Заказ № {order} (7 роз) не оплачен вовремя и отменён.")
-    assert reminders() == []
+    assert reminders() == [reminder]
 
 
 async def test_a_paid_order_is_not_reminded_and_a_short_one_not_at_once(
