@@ -162,7 +162,7 @@ async def to_cash_screen(anna: Someone, *, intended: str | None = None) -> None:
     seen = await anna.press("💵 Пополнить")
     assert seen.labels[:3] == ["🏧 Терминал", "🏬 Салон связи", "🧾 Проверить чек"]
     seen = await anna.press("🏧 Терминал")
-    assert seen.text.startswith("🏧 Терминал QIWI · «Пополнить счёт»")
+    assert seen.text.startswith("🏧 Терминал QIWI · «Пополнить кошелёк»")
     seen = await anna.press("📱 +7 912 345-67-89")
     assert seen.text == "Номер: +7 912 345-67-89"
     await anna.press("Далее ➡️")

@@ -163,5 +163,5 @@ async def test_crawl_every_screen_with_junk(harness: Harness) -> None:
     assert await harness.services.ledger.balance(wallet_account("+79120000000")) == 500_000
     # The deep screens are part of the crawl, not left to other tests.
     seen = "\n".join(visited)
-    for screen in ("🧾 Счёт № ", "📦 Заказы ", "📊 Продажи"):
+    for screen in ("🧾 Счёт на оплату № ", "📦 Заказы ", "📊 Продажи"):
         assert screen in seen, screen
