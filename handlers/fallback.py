@@ -6,9 +6,11 @@ handler could take it for a wrong number or key: with the help for that step and
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
@@ -48,6 +50,7 @@ QUESTION_WORDS = (
     "card", "wallet", "invoice",
 )  # fmt: skip
 WORD = re.compile(r"[^\W\d_]+")
+KEY_STEPS = (SignIn.secret.state, ChangeSecret.current.state, Paying.secret.state)
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup
 
@@ -118,6 +121,10 @@ async def question(
     merchant: Merchant,
     cash: CashDesk,
 ) -> None:
+    if await state.get_state() in KEY_STEPS:
+        # Typed where a key is awaited, a question may carry the key too: it does not stay.
+        with contextlib.suppress(TelegramBadRequest):
+            await message.delete()
     text, markup = await step_help(message, state, wallets, merchant, cash)
     await message.answer(text, reply_markup=markup)
 
