@@ -31,7 +31,7 @@ from handlers.views import topup as topup_views
 from handlers.views import wallet as wallet_views
 from handlers.views.common import back_home, home, keyboard
 from handlers.views.errors import stale_button_text
-from handlers.views.payment import pay_button, site_keyboard
+from handlers.views.payment import number_keyboard, pay_button, site_keyboard
 from handlers.views.shop import shops_keyboard
 from services.merchant import Merchant
 from services.orders import Order
@@ -90,7 +90,11 @@ async def step_help(
         markup = back_home() if order is None else site_keyboard(order.id)
         return guide.key_step_help(), markup
     if step == Paying.phone.state:
-        return guide.pay_number_help(), back_home()
+        order = await newest_open_order(merchant, user)
+        wallet = await wallets.wallet_of(user)
+        own = wallet.phone if wallet is not None and wallet.active else None
+        markup = back_home() if order is None else number_keyboard(order, own, own is not None)
+        return guide.pay_number_help(), markup
     if step == TopUp.terminal_phone.state:
         wallet = await wallets.wallet_of(user)
         own = wallet.phone if wallet is not None and wallet.active else None

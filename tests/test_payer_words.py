@@ -5,7 +5,12 @@ the identification level is nothing to worry about, and stock is counted in bouq
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pytest
+
+from bot.settings import DEMO_CATALOGUE
+from services.catalogue import CatalogueError, load_catalogue
 from tests.harness import Harness
 from tests.helpers import (
     PHONE,
@@ -200,3 +205,16 @@ async def test_the_same_words_in_english(harness: Harness) -> None:
         for name in sold:
             text = text.replace(name, "")
         assert not CYRILLIC.search(text + "".join(message.labels)), message.text
+
+
+def test_a_unit_without_its_three_russian_forms_stops_the_start_naming_the_item(
+    tmp_path: Path,
+) -> None:
+    catalogue = tmp_path / "catalogue.toml"
+    text = DEMO_CATALOGUE.read_text(encoding="utf-8")
+    catalogue.write_text(
+        text.replace('unit = ["букет", "букета", "букетов"]', 'unit = ["букет", "букетов"]', 1),
+        encoding="utf-8",
+    )
+    with pytest.raises(CatalogueError, match="shop flowers item tulips-15 unit: needs a list of 3"):
+        load_catalogue(catalogue)

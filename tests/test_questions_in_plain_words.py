@@ -142,6 +142,7 @@ async def test_questions_when_choosing_a_quantity_and_a_number_to_pay_from(
     await anna.press("Visa QIWI Wallet")
     seen = await anna.send("какой номер писать?")
     assert seen.text.startswith("Жду номер мобильного, на который выставить счёт на оплату")
+    assert seen.labels == ["🏠 Меню"]  # no wallet yet: no number of her own to tap
     boris = harness.person("Борис", phone="+79990000000")
     await register(boris)
     seen = await anna.send("+7 999 000-00-00")
