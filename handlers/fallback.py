@@ -50,6 +50,7 @@ QUESTION_WORDS = (
     "card", "wallet", "invoice",
 )  # fmt: skip
 WORD = re.compile(r"[^\W\d_]+")
+DIGIT = re.compile(r"[0-9]")
 KEY_STEPS = (SignIn.secret.state, ChangeSecret.current.state, Paying.secret.state)
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup
@@ -62,6 +63,17 @@ def looks_like_question(text: str | None) -> bool:
     if not words:
         return False
     return text.rstrip().endswith("?") or any(w.startswith(QUESTION_WORDS) for w in words)
+
+
+async def is_question(message: Message, state: FSMContext) -> bool:
+    """A question, unless at a step it carries what the step waits for: «+7 912 345-67-89,
+    это мой кошелёк» at the number step is a number (a plain «?» still makes it a question)."""
+    text = message.text
+    if not looks_like_question(text):
+        return False
+    assert text is not None
+    answer = len(DIGIT.findall(text)) >= 4 and not text.rstrip().endswith("?")
+    return not (answer and await state.get_state() is not None)
 
 
 async def newest_open_order(merchant: Merchant, user: int) -> Order | None:
@@ -156,7 +168,7 @@ async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer) ->
 def make_question_router() -> Router:
     """Asked before the journeys: a question is not a wrong answer to the step."""
     router = Router(name="questions")
-    router.message.register(question, F.text.func(looks_like_question), StateFilter("*"))
+    router.message.register(question, F.text, is_question, StateFilter("*"))
     return router
 
 

@@ -59,6 +59,9 @@ async def test_questions_while_opening_a_wallet_and_the_number_and_code_still_wo
     seen = await anna.send("зачем вам мой номер?")
     assert seen.text.startswith("Открываем ваш QIWI-кошелёк. Он бесплатный")
     assert anna.reply_keyboard == ["📱 Поделиться номером", "⌨️ Ввести другой номер", "⬅️ Назад"]
+    # A number with words around it is still the number the step waits for.
+    seen = await anna.send("+7 912 345-67-89 — это мой номер для кошелька")
+    assert not seen.text.startswith("Открываем ваш QIWI-кошелёк")
     await anna.share_contact()
     assert anna.last.text.startswith("Введите код из SMS")
     seen = await anna.send("где код?")
