@@ -135,7 +135,7 @@ async def top_up_order_pay(person: Person) -> None:
     await person.press("Далее ➡️")
     await person.press("Пропустить ➡️")
     await person.press("5000 ₽")
-    await person.press("✅ Оплатить")
+    await person.press("✅ Зачислить")
     await person.send("/start")
     await person.press("🛍 Магазины")
     await person.press("🏪 Цветочная мастерская «Ромашка»")
@@ -244,7 +244,7 @@ def returning_steps(person: Person) -> list[Callable[[], Awaitable[Any]]]:
         return next(label for label in person.last.labels if label.startswith("📱"))
 
     labels_before = ["💵 Пополнить", "🏧 Терминал"]
-    labels_after = ["Далее ➡️", "Пропустить ➡️", "5000 ₽", "✅ Оплатить"]
+    labels_after = ["Далее ➡️", "Пропустить ➡️", "5000 ₽", "✅ Зачислить"]
     shop = [
         "🛍 Магазины",
         "🏪 Цветочная мастерская «Ромашка»",

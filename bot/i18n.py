@@ -40,6 +40,18 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return get_i18n().gettext(singular, plural, n)
 
 
+def plural_form(n: int, forms: tuple[str, ...]) -> str:
+    """The form of a word for `n` from forms given as data (a catalogue's units), by the
+    current language's rule: Russian has three (1 букет, 2 букета, 5 букетов), English two."""
+    if current_locale() == "ru" and len(forms) == 3:
+        if n % 10 == 1 and n % 100 != 11:
+            return forms[0]
+        if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            return forms[1]
+        return forms[2]
+    return forms[0] if n == 1 else forms[-1]
+
+
 def rubles_word(rubles: int) -> str:
     """`1 рубль`, `2 рубля`, `5 рублей`: the count with the right plural form."""
     return ngettext("{count} ruble", "{count} rubles", rubles).format(

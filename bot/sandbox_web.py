@@ -29,6 +29,17 @@ CURRENCIES = [
     ("SBP", "Системой быстрых платежей", [("SBPPSR", "SBP", "СБП", "1", "1000000")]),
     ("Mobile", "С баланса телефона", [("MtsPSR", "PhoneMTS", "МТС", "10", "5000")]),
 ]
+# With `Language=en` the real service names its methods in English; so does the sandbox.
+ENGLISH = {
+    "Электронными деньгами": "E-money",
+    "QIWI Кошелек": "QIWI Wallet",
+    "Банковской картой": "Bank card",
+    "Карта": "Card",
+    "Системой быстрых платежей": "Faster Payments System",
+    "СБП": "SBP",
+    "С баланса телефона": "Mobile phone balance",
+    "МТС": "MTS",
+}
 
 
 def _page(title: str, body: str, status: int = 200) -> web.Response:
@@ -96,14 +107,19 @@ def build_sandbox_routes(app: web.Application, aggregator: Aggregator) -> None:
                 "<Result><Code>2</Code><Description>shop unknown</Description></Result>",
             )
         groups = []
+        english = request.query.get("Language") == "en"
+
+        def word(text: str) -> str:
+            return escape(ENGLISH.get(text, text) if english else text)
+
         for code, description, items in CURRENCIES:
             entries = "".join(
-                f'<Currency Label="{label}" Alias="{alias}" Name="{escape(name)}" '
+                f'<Currency Label="{label}" Alias="{alias}" Name="{word(name)}" '
                 f'MinValue="{low}" MaxValue="{high}"/>'
                 for label, alias, name, low, high in items
             )
             groups.append(
-                f'<Group Code="{code}" Description="{escape(description)}">'
+                f'<Group Code="{code}" Description="{word(description)}">'
                 f"<Items>{entries}</Items></Group>"
             )
         return _xml(

@@ -21,6 +21,7 @@ def routers() -> list[Router]:
     fallback last."""
     return [
         errors.make_router(),
+        fallback.make_question_router(),  # a question at any step gets that step's help
         tgpay.make_router(),  # a payment arrives whatever step the buyer is at
         topup.make_router(),
         payment.make_router(),

@@ -68,7 +68,11 @@ async def open_shop(
         await tell(query, _("This shop is closed."), callback_answer)
         return
     categories = await merchant.categories(shop.id)
-    text = f"🏪 <b>{html.escape(shop.name)}</b>\n{html.escape(shop.description)}"
+    description = (
+        shop.words.description_en if views.in_english() and shop.words.description_en else ""
+    )
+    text = f"🏪 <b>{html.escape(views.catalogue_name(shop.name, shop.words))}</b>\n"
+    text += html.escape(description or shop.description)
     await show(query, text, views.shop_keyboard(categories))
 
 
@@ -88,7 +92,7 @@ async def open_category(
     pages = max(1, -(-len(items) // PAGE))
     page = min(max(callback_data.page, 0), pages - 1)  # a stale button may point past the end
     shown = items[page * PAGE : (page + 1) * PAGE]
-    text = f"<b>{html.escape(category.name)}</b>"
+    text = f"<b>{html.escape(views.catalogue_name(category.name, category.words))}</b>"
     if not items:
         text += "\n" + _("Nothing here yet.")
     elif pages > 1:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -30,11 +30,28 @@ class ItemNotFound(DomainError):
 
 
 @dataclass(frozen=True)
+class Words:
+    """What the file says for English screens and for counting an item, read at every start
+    (the database keeps only what orders and stock need): an English name and description, and
+    the item's unit in Russian plural forms (один букет, два букета, пять букетов) and English
+    ones (bouquet, bouquets). Empty: the Russian name, and «шт.» / pcs."""
+
+    name_en: str = ""
+    description_en: str = ""
+    unit: tuple[str, ...] = ()
+    unit_en: tuple[str, ...] = ()
+
+
+NO_WORDS = Words()
+
+
+@dataclass(frozen=True)
 class Shop:
     id: str
     name: str
     description: str
     settings: dict[str, Any]
+    words: Words = field(default=NO_WORDS, compare=False)
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,7 @@ class Category:
     id: int
     shop_id: str
     name: str
+    words: Words = field(default=NO_WORDS, compare=False)
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,8 @@ class Item:
     price: int
     stock: int | None
     active: bool
+    words: Words = field(default=NO_WORDS, compare=False)
+    shop_name_en: str = ""
 
     @property
     def max_quantity(self) -> int:
@@ -71,6 +91,29 @@ def _price(value: object, where: str) -> int:
     if kopecks <= 0 or kopecks != kopecks.to_integral_value():
         raise CatalogueError(f"{where}: price {value!r} must be positive with at most 2 decimals")
     return int(kopecks)
+
+
+def _forms(value: object, count: int, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if (
+        not isinstance(value, list)
+        or len(value) != count
+        or not all(isinstance(form, str) and form for form in value)
+    ):
+        raise CatalogueError(f"{where}: needs a list of {count} forms")
+    return tuple(value)
+
+
+def words_of(entry: dict[str, Any], where: str) -> Words:
+    """A shop's, section's or item's `name_en`, `description_en`, `unit` (3 Russian forms:
+    for 1, 2 and 5) and `unit_en` (2 forms: 1 and many)."""
+    return Words(
+        name_en=str(entry.get("name_en", "")),
+        description_en=str(entry.get("description_en", "")),
+        unit=_forms(entry.get("unit"), 3, f"{where} unit"),
+        unit_en=_forms(entry.get("unit_en"), 2, f"{where} unit_en"),
+    )
 
 
 def load_catalogue(path: Path) -> list[dict[str, Any]]:
@@ -103,6 +146,9 @@ def load_catalogue(path: Path) -> list[dict[str, Any]]:
                 stock = item.get("stock")
                 if stock is not None and (not isinstance(stock, int) or stock < 0):
                     raise CatalogueError(f"{where}: stock must be a whole number ≥ 0")
+                item["words"] = words_of(item, where)
+            category["words"] = words_of(category, f"{path}: shop {shop['id']} section")
+        shop["words"] = words_of(shop, f"{path}: shop {shop['id']}")
     return list(shops)
 
 
@@ -157,6 +203,12 @@ class Catalogue:
 
     db: Database
 
+    @property
+    def _words(self) -> dict[tuple[str, ...], Words]:
+        """Words by ("shop", id), ("section", shop, slug), ("item", shop, sku), from the last
+        sync; the command line, which does not sync, shows the Russian names."""
+        return vars(self).setdefault("_catalogue_words", {})  # type: ignore[no-any-return]
+
     async def sync_catalogue(self, path: Path) -> None:
         """Bring shops, categories and items in line with the file (idempotent).
 
@@ -164,6 +216,13 @@ class Catalogue:
         previous sync, which a command-line tool reading the file as well must not apply.
         """
         shops = load_catalogue(path)
+        words: dict[tuple[str, ...], Words] = {}
+        for shop in shops:
+            words["shop", shop["id"]] = shop["words"]
+            for category in shop.get("categories", []):
+                words["section", shop["id"], category["id"]] = category["words"]
+                for item in category.get("items", []):
+                    words["item", shop["id"], item["id"]] = item["words"]
 
         def sync(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE shops SET active = 0")
@@ -198,31 +257,33 @@ class Catalogue:
                         _sync_item(conn, shop["id"], category_id, item_pos, item)
 
         await self.db.transaction(sync)
+        self._words.clear()
+        self._words.update(words)
 
     async def shops(self) -> list[Shop]:
         rows = await self.db.fetchall(
             "SELECT * FROM shops WHERE active = 1 ORDER BY position, name"
         )
-        return [Shop(r["id"], r["name"], r["description"], json.loads(r["settings"])) for r in rows]
+        return [self._shop(r) for r in rows]
 
     async def shop(self, shop_id: str) -> Shop | None:
         row = await self.db.fetchone("SELECT * FROM shops WHERE id = ? AND active = 1", (shop_id,))
         if row is None:
             return None
-        return Shop(row["id"], row["name"], row["description"], json.loads(row["settings"]))
+        return self._shop(row)
 
     async def categories(self, shop_id: str) -> list[Category]:
         rows = await self.db.fetchall(
             "SELECT * FROM categories WHERE shop_id = ? AND active = 1 ORDER BY position",
             (shop_id,),
         )
-        return [Category(r["id"], r["shop_id"], r["name"]) for r in rows]
+        return [self._category(r) for r in rows]
 
     async def category(self, category_id: int) -> Category | None:
         row = await self.db.fetchone(
             "SELECT * FROM categories WHERE id = ? AND active = 1", (category_id,)
         )
-        return None if row is None else Category(row["id"], row["shop_id"], row["name"])
+        return None if row is None else self._category(row)
 
     async def items(self, category_id: int) -> list[Item]:
         rows = await self.db.fetchall(
@@ -243,8 +304,20 @@ class Catalogue:
             raise ItemNotFound()
         return self._item(row)
 
-    @staticmethod
-    def _item(row: sqlite3.Row) -> Item:
+    def _shop(self, row: sqlite3.Row) -> Shop:
+        return Shop(
+            row["id"],
+            row["name"],
+            row["description"],
+            json.loads(row["settings"]),
+            self._words.get(("shop", row["id"]), NO_WORDS),
+        )
+
+    def _category(self, row: sqlite3.Row) -> Category:
+        words = self._words.get(("section", row["shop_id"], row["slug"]), NO_WORDS)
+        return Category(row["id"], row["shop_id"], row["name"], words)
+
+    def _item(self, row: sqlite3.Row) -> Item:
         return Item(
             id=row["id"],
             shop_id=row["shop_id"],
@@ -256,4 +329,6 @@ class Catalogue:
             price=row["price"],
             stock=row["stock"],
             active=bool(row["active"]),
+            words=self._words.get(("item", row["shop_id"], row["sku"]), NO_WORDS),
+            shop_name_en=self._words.get(("shop", row["shop_id"]), NO_WORDS).name_en,
         )

@@ -164,7 +164,7 @@ async def to_cash_screen(anna: Someone, *, intended: str | None = None) -> None:
     seen = await anna.press("💵 Пополнить")
     assert seen.labels[:3] == ["🏧 Терминал", "🏬 Салон связи", "🧾 Проверить чек"]
     seen = await anna.press("🏧 Терминал")
-    assert seen.text.startswith("🏧 Терминал QIWI · «Пополнить счёт»")
+    assert seen.text.startswith("🏧 Терминал QIWI · «Пополнить кошелёк»")
     seen = await anna.press("📱 +7 912 345-67-89")
     assert seen.text == "Номер: +7 912 345-67-89"
     await anna.press("Далее ➡️")
@@ -216,10 +216,11 @@ async def open_card(olga: Person, order: int) -> None:
     assert "↩️ Вернуть деньги" in seen.labels
 
 
-async def prepared_person(h: Harness, n: int) -> Person:
+async def prepared_person(h: Harness, n: int, language_code: str = "ru") -> Person:
     """A person with a wallet and money, so that deep screens are reachable."""
     phone = f"+7912{n:07d}"
-    person = h.person(f"Краулер {n}", phone=phone, user_id=50_000 + n)
+    name = f"Краулер {n}" if language_code == "ru" else f"Crawler {n}"
+    person = h.person(name, phone=phone, user_id=50_000 + n, language_code=language_code)
     await h.services.operator.prove(phone, person.id)
     sent = await h.services.wallets.start_registration(phone, person.id)
     await h.services.wallets.confirm_code(phone, sent.sms.value, person.id)

@@ -172,5 +172,63 @@ async def test_crawl_every_screen_with_junk(harness: Harness) -> None:
     assert await harness.services.ledger.balance(wallet_account("+79120000000")) == 500_000
     # The deep screens are part of the crawl, not left to other tests.
     seen = "\n".join(visited)
-    for screen in ("🧾 Счёт № ", "📦 Заказы ", "📊 Продажи"):
+    for screen in ("🧾 Счёт на оплату № ", "📦 Заказы ", "📊 Продажи"):
         assert screen in seen, screen
+
+
+async def test_crawl_in_english_leaves_nothing_in_russian(harness: Harness) -> None:
+    """Every screen exists in English too: an English speaker's crawl finds no Russian word
+    except the names orders were sold under (an order keeps its shop's and item's names)."""
+    owner = harness.person("Olga", user_id=49_999, language_code="en")
+    for shop in ("books", "flowers", "mobile"):
+        await harness.services.merchant.add_owner(shop, owner.id)
+    delivery = await harness.services.db.fetchone("SELECT id FROM items WHERE sku = 'delivery'")
+    assert delivery is not None
+    sold = [
+        row[0]
+        for row in await harness.services.db.fetchall(
+            "SELECT name FROM items UNION SELECT name FROM shops"
+        )
+    ]
+    explored = 0
+    for seed, budget in {"/start": 80, "/start item-{delivery}": 30, "/orders": 15}.items():
+        start = seed.format(delivery=delivery[0])
+        paths: list[list[tuple[int, int]]] = [[]]
+        expanded: set[str] = set()
+        taken = 0
+        while paths and taken < budget:
+            path = paths.pop(0)
+            taken += 1
+            explored += 1
+            if seed == "/orders":
+                person = owner
+            else:
+                person = await prepared_person(harness, explored, language_code="en")
+            screen: Seen | None = await person.send(start)
+            for place in path:
+                assert screen is not None
+                screen = await press_at(person, screen, place)
+                if screen is None:
+                    break
+            if screen is None:
+                continue
+            key = signature(screen.text) + "|" + "|".join(screen.labels)
+            if len(path) < MAX_DEPTH and key not in expanded:
+                expanded.add(key)
+                skip = {"🚪 Yes, sign out", "✖️ Leave the terminal"}
+                paths.extend(
+                    [*path, place]
+                    for place in places(screen, forward_only=seed != "/start")
+                    if plain(screen.raw["inline_keyboard"][place[0]][place[1]]["text"]) not in skip
+                )
+    russian = re.compile(r"[А-Яа-яЁё]")
+    left = set()
+    for person in harness.people.values():
+        for message in person.bot_messages():
+            text = "\n".join([message.text, *message.labels])
+            for name in sold:
+                text = text.replace(name, "")
+            if russian.search(text):
+                left.add(message.text.splitlines()[0] if message.text else "|".join(message.labels))
+    print(f"\ncrawled {explored} paths in English")
+    assert left == set()

@@ -31,7 +31,7 @@ async def test_register_top_up_order_pay_and_the_owner_is_told(tmp_path: Path) -
         await anna.press("Далее ➡️")
         await anna.press("Пропустить ➡️")
         await anna.press("5000 ₽")
-        seen = await anna.press("✅ Оплатить")
+        seen = await anna.press("✅ Зачислить")
         assert "Зачислено: 5 000,00 ₽" in seen.text
         # Order.
         await anna.send("/start")

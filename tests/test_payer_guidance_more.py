@@ -20,7 +20,8 @@ async def test_own_number_offered_without_a_wallet_and_the_wallet_opened_without
     await anna.press("💳 Оплатить через Робокассу")
     seen = await anna.press("Visa QIWI Wallet")
     assert seen.text == (
-        "Номер мобильного для счёта: нажмите свой или напишите другой, например +7 912 345-67-89."
+        "Номер мобильного для счёта на оплату: нажмите свой или напишите другой, "
+        "например +7 912 345-67-89."
     )
     assert seen.labels == [OWN_LABEL, "🏠 Меню"]
     seen = await anna.press(OWN_LABEL)
@@ -54,12 +55,15 @@ async def test_another_number_can_be_typed_after_a_number_without_a_wallet(
     await anna.press("💳 Оплатить через Робокассу")
     seen = await anna.press("Visa QIWI Wallet")
     # Telegram has not told the bot Anna's number: nothing to tap, so the prompt does not say so.
-    assert seen.text == "Номер мобильного для счёта: напишите его, например +7 912 345-67-89."
+    assert (
+        seen.text
+        == "Номер мобильного для счёта на оплату: напишите его, например +7 912 345-67-89."
+    )
     assert seen.labels == ["🏠 Меню"]
     seen = await anna.send("+7 912 000-00-01")
     assert seen.text.endswith("или напишите другой номер, например +7 912 345-67-89.")
     seen = await anna.send("+7 999 000-00-00")
-    assert seen.text.startswith("🧾 Счёт № ")
+    assert seen.text.startswith("🧾 Счёт на оплату № ")
     assert "выставлен на +7 999 *** ** 00" in seen.text
     assert f"Заказ № {order}" in seen.text
 
@@ -132,7 +136,8 @@ async def test_registration_at_the_terminal_says_the_wallet_is_ready_before_the_
     assert anna.bot_messages()[-2].text.startswith("📩 SMS от QIWI")
     assert seen.text == (
         "✅ Кошелёк +7 912 345-67-89 открыт, вы в нём. Баланс 0,00 ₽.\n"
-        "Идентификация: минимальная. Лимиты: баланс до 15 000,00 ₽, "
+        "Идентификация: минимальная — такая у каждого нового кошелька; для покупок здесь её "
+        "хватает, паспорт нужен только для больших лимитов. Лимиты: баланс до 15 000,00 ₽, "
         "платежи до 40 000,00 ₽ в месяц.\n\n"
         "Сколько хотите зачислить? Напишите сумму или нажмите «Пропустить» и "
         "просто вставляйте купюры."
@@ -147,9 +152,9 @@ async def test_the_same_screens_in_english(harness: Harness) -> None:
     await harness.services.operator.deactivate("+79160001122")
     await john.send("/start")
     await john.press("🛍 Shops")
-    await john.press("🏪 Цветочная мастерская «Ромашка»")
-    await john.press("Букеты")
-    await john.press("7 роз · 1,890.00 ₽")
+    await john.press("🏪 «Romashka» flower studio")
+    await john.press("Bouquets")
+    await john.press("7 roses · 1,890.00 ₽")
     await john.press("🛒 Buy")
     await john.press("💳 Pay via Robokassa")
     seen = await john.press("Visa QIWI Wallet")

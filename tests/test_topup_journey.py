@@ -28,7 +28,7 @@ async def test_terminal_top_up_with_three_banknotes(chat: World) -> None:
     assert "Внесено: 1 150,00 ₽" in seen.text
     assert "Будет зачислено: 1 150,00 ₽" in seen.text
     assert anna.last_answer == {"text": "Принято: 50 ₽", "show_alert": False}
-    seen = await anna.press("✅ Оплатить")
+    seen = await anna.press("✅ Зачислить")
     assert "ЧЕК № 100001" in seen.text
     assert "Купюры: 1000 + 100 + 50" in seen.text
     assert "Зачислено: 1 150,00 ₽" in seen.text and "Статус: Зачислено" in seen.text
@@ -57,7 +57,7 @@ async def test_commission_is_shown_and_deducted(tmp_path) -> None:  # type: igno
         assert "Комиссия: 2,5 %" in seen.text
         seen = await anna.press("1000 ₽")
         assert "Будет зачислено: 975,00 ₽" in seen.text
-        seen = await anna.press("✅ Оплатить")
+        seen = await anna.press("✅ Зачислить")
         assert "Комиссия: 25,00 ₽" in seen.text and "Зачислено: 975,00 ₽" in seen.text
 
 
@@ -66,7 +66,7 @@ async def test_double_pay_credits_once(chat: World) -> None:
     await register(anna)
     await to_cash_screen(anna)
     cash_screen = await anna.press("500 ₽")
-    await anna.press("✅ Оплатить", message_id=cash_screen.message_id)
+    await anna.press("✅ Зачислить", message_id=cash_screen.message_id)
     number = receipt_number(anna)
     # The same button again (a double tap reaching the bot twice).
     await anna.press_data(
@@ -82,7 +82,7 @@ async def test_pay_with_nothing_inserted(chat: World) -> None:
     anna = chat.person()
     await register(anna)
     await to_cash_screen(anna)
-    await anna.press("✅ Оплатить")
+    await anna.press("✅ Зачислить")
     assert anna.last_answer == {"text": "Сначала вставьте купюры.", "show_alert": True}
     assert "Внесено: 0,00 ₽" in anna.last.text
 
@@ -142,7 +142,7 @@ async def test_old_banknote_button_from_a_finished_visit(chat: World) -> None:
     await register(anna)
     await to_cash_screen(anna)
     screen = await anna.press("100 ₽")
-    await anna.press("✅ Оплатить")
+    await anna.press("✅ Зачислить")
     data = screen.raw["inline_keyboard"][0][0]["callback_data"]
     await anna.press_data(screen.message_id, data)
     assert anna.last_answer == {
@@ -158,7 +158,7 @@ async def test_delayed_receipt_pending_then_credited_and_notified_once(harness: 
     harness.services.cash.delayed = lambda: True
     await to_cash_screen(anna)
     await anna.press("1000 ₽")
-    seen = await anna.press("✅ Оплатить")
+    seen = await anna.press("✅ Зачислить")
     assert "Статус: В обработке" in seen.text and "Я напишу, когда деньги поступят." in seen.text
     number = receipt_number(anna)
     await anna.press("🧾 Проверить чек")
@@ -194,7 +194,7 @@ async def test_restart_between_insert_and_credit(harness: Harness, tmp_path) -> 
         restarted.clock.advance(seconds=0)
         restarted.services.cash.delayed = lambda: True
         again = Person(restarted, anna.id)
-        await again.press("✅ Оплатить", message_id=screen.message_id)
+        await again.press("✅ Зачислить", message_id=screen.message_id)
         assert "Статус: В обработке" in again.last.text
         restarted.clock.advance(hours=2)
         await restarted.jobs.run_once()
@@ -258,7 +258,7 @@ async def test_number_without_a_wallet_is_offered_registration_at_the_terminal(
     assert "Ваш секретный ключ:" in sms.text
     seen = await boris.press("Пропустить ➡️")
     seen = await boris.press("100 ₽")
-    await boris.press("✅ Оплатить")
+    await boris.press("✅ Зачислить")
     info = await chat.services.wallets.wallet_of(boris.id)
     assert info is not None and info.balance == 10000
 
@@ -315,7 +315,7 @@ async def test_ledger_invariants_after_a_mixed_day(harness: Harness) -> None:
     await register(anna)
     await to_cash_screen(anna)
     await anna.press("5000 ₽")
-    await anna.press("✅ Оплатить")
+    await anna.press("✅ Зачислить")
     await anna.send("/start")
     await anna.press("💵 Пополнить")
     await anna.press("🏬 Салон связи")
@@ -337,5 +337,5 @@ async def test_the_same_press_delivered_twice_inserts_one_banknote(harness: Harn
     harness.engine.callbacks[update["callback_query"]["id"]].answered = False
     await harness.feed(update)
     assert "Внесено: 500,00 ₽" in anna.bot_messages()[-1].text
-    await anna.press("✅ Оплатить")
+    await anna.press("✅ Зачислить")
     assert await balance(harness) == 50000

@@ -94,9 +94,10 @@ async def pay_on_site(
     await PAYMENT.update(state, bill=bill.id, order=order.id)
     await show(
         query,
-        _("💻 qiwi.com: enter the secret key of wallet {phone} to pay {amount}.").format(
-            phone=phone(bill.phone, masked=True), amount=money(bill.amount)
-        ),
+        _(
+            "💻 qiwi.com: enter the secret key of wallet {phone} to pay {amount}. "
+            "For safety I delete the message with the key at once."
+        ).format(phone=phone(bill.phone, masked=True), amount=money(bill.amount)),
         views.site_keyboard(order.id),
     )
 

@@ -74,9 +74,11 @@ async def start_payment(
     methods = await services.robokassa.currencies(language=current_locale())
     await show(
         query,
-        _("Robokassa: choose how to pay {amount} for order No. {number}.").format(
-            amount=money(order.amount), number=order.id
-        ),
+        _(
+            "Robokassa: choose how to pay {amount} for order No. {number}.\n"
+            "«Visa QIWI Wallet» is what Robokassa's list calls the QIWI wallet: "
+            "no bank card is needed."
+        ).format(amount=money(order.amount), number=order.id),
         views.methods_keyboard(order, methods),
     )
 

@@ -9,12 +9,12 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.i18n import clock_time, money, ngettext, when
+from bot.i18n import clock_time, current_locale, money, ngettext, plural_form, when
 from handlers.callbacks import MenuAction, MenuCb, ShopAction, ShopCb
 from handlers.views.common import Button, home, keyboard, newer_older
 from handlers.views.live import tgpay_button
 from handlers.views.payment import pay_button, wallet_pay_button
-from services.catalogue import Category, Item, Shop
+from services.catalogue import Category, Item, Shop, Words
 from services.checkout import TELEGRAM_METHOD
 from services.orders import Order
 from services.outbox import (
@@ -26,20 +26,44 @@ from services.outbox import (
 )
 
 
+def in_english() -> bool:
+    return current_locale() == "en"
+
+
+def catalogue_name(name: str, words: Words) -> str:
+    """A catalogue name as this person reads it: the English one on English screens, when the
+    catalogue gives one."""
+    return words.name_en if words.name_en and in_english() else name
+
+
+def units(count: int, words: Words) -> str:
+    """`6 букетов`: a count of the item's own units («7 роз · В наличии: 6» read as 6 roses)."""
+    forms = words.unit_en if in_english() else words.unit
+    if not forms:
+        return _("{count} pcs.").format(count=count)
+    return f"{count} {plural_form(count, forms)}"
+
+
 def item_text(item: Item, quantity: int) -> str:
+    description = item.description
+    if in_english() and item.words.description_en:
+        description = item.words.description_en
+    shop_name = item.shop_name_en if in_english() and item.shop_name_en else item.shop_name
     lines = [
-        f"<b>{html.escape(item.name)}</b>",
-        html.escape(item.shop_name),
+        f"<b>{html.escape(catalogue_name(item.name, item.words))}</b>",
+        html.escape(shop_name),
         "",
         _("Price: {price}").format(price=money(item.price)),
     ]
-    if item.description:
-        lines.append(html.escape(item.description))
+    if description:
+        lines.append(html.escape(description))
     if item.kind == "service":
         lines.append(_("Service"))
     elif item.stock is not None:
         lines.append(
-            _("In stock: {count}").format(count=item.stock) if item.stock else _("Sold out")
+            _("In stock: {count}").format(count=units(item.stock, item.words))
+            if item.stock
+            else _("Sold out")
         )
     lines.append("")
     lines.append(
@@ -102,12 +126,18 @@ def shops_keyboard() -> InlineKeyboardMarkup:
 
 
 def shop_list_keyboard(shops: list[Shop]) -> InlineKeyboardMarkup:
-    rows = [[(f"🏪 {s.name}", ShopCb(action=ShopAction.shop, shop=s.id))] for s in shops]
+    rows = [
+        [(f"🏪 {catalogue_name(s.name, s.words)}", ShopCb(action=ShopAction.shop, shop=s.id))]
+        for s in shops
+    ]
     return keyboard(*rows, [home()])
 
 
 def shop_keyboard(categories: list[Category]) -> InlineKeyboardMarkup:
-    rows = [[(c.name, ShopCb(action=ShopAction.category, id=c.id))] for c in categories]
+    rows = [
+        [(catalogue_name(c.name, c.words), ShopCb(action=ShopAction.category, id=c.id))]
+        for c in categories
+    ]
     return keyboard(*rows, [(_("⬅️ Shops"), ShopCb(action=ShopAction.shops)), home()])
 
 
@@ -117,7 +147,7 @@ def category_keyboard(
     builder = InlineKeyboardBuilder()
     for item in shown:
         builder.button(
-            text=f"{item.name} · {money(item.price)}",
+            text=f"{catalogue_name(item.name, item.words)} · {money(item.price)}",
             callback_data=ShopCb(action=ShopAction.item, id=item.id, page=page),
         )
     sizes = [1] * len(shown)

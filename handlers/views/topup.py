@@ -157,7 +157,9 @@ def cash_keyboard(session: CashSession) -> InlineKeyboardMarkup:
             text=f"{note} ₽",
             callback_data=TopCb(action=TopAction.note, value=note, visit=session.id),
         )
-    builder.button(text=_("✅ Pay"), callback_data=TopCb(action=TopAction.pay, visit=session.id))
+    # Topping up puts money into one's own wallet: «Pay» there read as paying for the goods.
+    label = _("✅ Pay") if session.purpose == "payment" else _("✅ Credit")
+    builder.button(text=label, callback_data=TopCb(action=TopAction.pay, visit=session.id))
     builder.button(
         text=_("✖️ Leave the terminal"),
         callback_data=TopCb(action=TopAction.leave, visit=session.id),

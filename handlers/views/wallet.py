@@ -22,11 +22,15 @@ BACK_LABEL = __("⬅️ Back")
 def sms_text(sms: Sms) -> str:
     head = _("📩 SMS from QIWI to {phone}").format(phone=phone(sms.number, masked=True))
     if sms.kind == "code":
-        body = _("Confirmation code: <code>{code}</code>. Do not tell it to anyone.")
+        body = _(
+            "Confirmation code: <code>{code}</code>. Type it only in this bot; "
+            "do not tell it to anyone else."
+        )
     else:
         body = _(
-            "Your secret key: <code>{code}</code>. Keep it: you need it to pay. "
-            "Do not tell it to anyone."
+            "Your secret key: <code>{code}</code>. It is the wallet's password: with it you "
+            "sign in to the wallet and pay invoices on the QIWI site. Keep it and tell it to "
+            "no one but this bot."
         )
     return f"{head}\n{body.format(code=sms.value)}"
 
@@ -65,7 +69,13 @@ def enter_code_text() -> str:
 
 
 def level_name(level: str) -> str:
-    return _("basic") if level == "basic" else _("minimal")
+    """The level with what it means: «minimal» alone read like something was wrong."""
+    if level == "basic":
+        return _("basic (confirmed with a passport)")
+    return _(
+        "minimal, as every new wallet has; enough for purchases here, a passport is needed "
+        "only for higher limits"
+    )
 
 
 def wallet_text(wallet: WalletInfo) -> str:

@@ -83,7 +83,11 @@ async def ask_current_secret(
         await tell(query, not_signed_in_text(), callback_answer)
         return
     await state.set_state(ChangeSecret.current)
-    await show(query, _("Enter the current secret key."), views.cancel_keyboard())
+    await show(
+        query,
+        _("Enter the current secret key. For safety I delete the message with the key at once."),
+        views.cancel_keyboard(),
+    )
 
 
 async def got_current_secret(message: Message, state: FSMContext, wallets: WalletService) -> None:

@@ -49,9 +49,10 @@ async def start_sign_in(
     await state.set_state(SignIn.secret)
     await show(
         query,
-        _("Enter the secret key of wallet {phone} (it came by SMS at registration).").format(
-            phone=phone(number, masked=True)
-        ),
+        _(
+            "Enter the secret key of wallet {phone}: the wallet's password, it came by SMS at "
+            "registration. For safety I delete the message with the key at once."
+        ).format(phone=phone(number, masked=True)),
         views.cancel_keyboard(),
     )
 
