@@ -65,7 +65,7 @@ async def test_the_articles_order_and_cash_only_fit_in_few_actions(harness: Harn
     await anna.press("Далее ➡️")
     await anna.press("Пропустить ➡️")
     await anna.press("2000 ₽")
-    receipt = await anna.press("✅ Оплатить")
+    receipt = await anna.press("✅ Зачислить")
     assert "Зачислено: 2 000,00 ₽" in receipt.text
     seen = await anna.press("🛍 В магазин")
     assert seen.text.startswith("🛍 Магазины, которые работают с Робокассой")

@@ -70,7 +70,7 @@ async def test_a_wallet_short_of_money_says_how_much_and_the_cash_left_behind_co
     assert receipt.text.startswith(
         "Терминал не выдаёт деньги обратно, поэтому внесённое зачислено."
     )
-    assert seen.text.startswith("🧾 Счёт № ") and f"Заказ № {order}" in seen.text
+    assert seen.text.startswith("🧾 Счёт на оплату № ") and f"Заказ № {order}" in seen.text
     assert seen.text.endswith(
         "👛 В кошельке 1 500,00 ₽, не хватает 390,00 ₽: пополните его или "
         "оплатите наличными в терминале QIWI."
@@ -200,9 +200,9 @@ async def test_the_same_screens_in_english(harness: Harness) -> None:
     await fund(harness, PHONE, 200_000)
     await john.send("/start")
     await john.press("🛍 Shops")
-    await john.press("🏪 Цветочная мастерская «Ромашка»")
-    await john.press("Букеты")
-    await john.press("7 роз · 1,890.00 ₽")
+    await john.press("🏪 «Romashka» flower studio")
+    await john.press("Bouquets")
+    await john.press("7 roses · 1,890.00 ₽")
     seen = await john.press("🛒 Buy")
     assert seen.text.endswith(
         "Pay by 12:30, otherwise the order is cancelled.\n⏳ 30 minutes left."

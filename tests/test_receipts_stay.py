@@ -19,7 +19,7 @@ async def test_the_terminal_receipt_stays_when_the_wallet_is_opened_from_it(
     await register(anna)
     await to_cash_screen(anna)
     await anna.press("500 ₽")
-    receipt = await anna.press("✅ Оплатить")
+    receipt = await anna.press("✅ Зачислить")
     assert "ЧЕК № " in receipt.text and "Сохраните чек" in receipt.text
     seen = await anna.press("👛 Кошелёк")
     assert seen.message_id > receipt.message_id
@@ -55,7 +55,7 @@ async def test_the_message_about_a_delayed_top_up_stays(harness: Harness) -> Non
     harness.services.cash.delayed = lambda: True
     await to_cash_screen(anna)
     await anna.press("1000 ₽")
-    receipt = await anna.press("✅ Оплатить")
+    receipt = await anna.press("✅ Зачислить")
     assert "Статус: В обработке" in receipt.text
     harness.clock.advance(seconds=harness.services.cash.rules.delay_seconds)
     await harness.drain()

@@ -24,7 +24,7 @@ async def short_of_money(harness: Harness, anna: Person) -> tuple[int, int, Seen
     await fund(harness, PHONE, 50_050)
     order = await order_roses(anna, quantity=1)
     invoice = await to_invoice(anna)
-    found = re.search(r"Счёт № (\d+)", invoice)
+    found = re.search(r"Счёт на оплату № (\d+)", invoice)
     assert found, invoice
     short = await anna.press("📱 В приложении")
     assert short.text == "В кошельке не хватает 1 389,50 ₽."
@@ -55,7 +55,7 @@ async def test_a_top_up_from_a_shortfall_leads_back_to_the_invoice_in_one_tap(
     assert "Сумма к зачислению: 1 390,00 ₽" in seen.text
     await anna.press("1000 ₽")
     await anna.press("500 ₽")
-    receipt = await anna.press("✅ Оплатить")
+    receipt = await anna.press("✅ Зачислить")
     assert f"Для заказа № {order}: 1 389,50 ₽" in receipt.text
     assert (
         f"На заказ № {order} уйдёт 1 389,50 ₽, остальные 110,50 ₽ останутся на кошельке."
@@ -64,7 +64,7 @@ async def test_a_top_up_from_a_shortfall_leads_back_to_the_invoice_in_one_tap(
     assert receipt.labels[0] == f"💳 Вернуться к счёту № {bill}"
     seen = await anna.press(f"💳 Вернуться к счёту № {bill}")
     assert seen.message_id > receipt.message_id  # the receipt stays
-    assert seen.text.startswith(f"🧾 Счёт № {bill} на 1 890,00 ₽ выставлен на +7 912 *** ** 89")
+    assert seen.text.startswith(f"🧾 Счёт на оплату № {bill} на 1 890,00 ₽ выставлен на +7 912 *** ** 89")
     await anna.press("📱 В приложении")
     await harness.jobs.run_once()
     assert anna.last.text.startswith(f"✅ Оплата поступила. Заказ № {order} оплачен.")
@@ -86,7 +86,7 @@ async def test_a_delayed_top_up_for_an_invoice_leads_back_to_it_when_credited(
     await anna.press("Далее ➡️")
     await anna.press("Пропустить ➡️")
     await anna.press("2000 ₽")
-    receipt = await anna.press("✅ Оплатить")
+    receipt = await anna.press("✅ Зачислить")
     assert "Статус: В обработке" in receipt.text
     assert receipt.labels[0] == f"💳 Вернуться к счёту № {bill}"
     # Meanwhile Anna looks around: the menu forgets where she was.
@@ -97,7 +97,7 @@ async def test_a_delayed_top_up_for_an_invoice_leads_back_to_it_when_credited(
     assert credited.text.startswith(f"💰 Деньги по чеку № {receipt_number(anna)} зачислены")
     assert credited.labels == [f"💳 Вернуться к счёту № {bill}", "👛 Кошелёк"]
     seen = await anna.press(f"💳 Вернуться к счёту № {bill}")
-    assert seen.text.startswith(f"🧾 Счёт № {bill} на 1 890,00 ₽")
+    assert seen.text.startswith(f"🧾 Счёт на оплату № {bill} на 1 890,00 ₽")
     assert f"Заказ № {order}" in seen.text
 
 
@@ -118,7 +118,7 @@ async def test_an_unpaid_order_is_offered_at_the_terminal_with_where_the_rest_go
     await anna.press(f"💵 1 890,00 ₽ для заказа № {order}")
     for note in ("1000 ₽", "500 ₽", "200 ₽", "200 ₽"):
         await anna.press(note)
-    receipt = await anna.press("✅ Оплатить")
+    receipt = await anna.press("✅ Зачислить")
     assert (
         f"На заказ № {order} уйдёт 1 890,00 ₽, остальные 10,00 ₽ останутся на кошельке."
         in receipt.text
@@ -154,7 +154,7 @@ async def test_terminal_sums_are_checked_when_given_and_the_receipt_names_the_ex
     assert "Сумма к зачислению: 1 234,00 ₽" in seen.text
     for note in ("1000 ₽", "200 ₽", "50 ₽"):
         await anna.press(note)
-    receipt = await anna.press("✅ Оплатить")
+    receipt = await anna.press("✅ Зачислить")
     assert "Зачислено: 1 250,00 ₽\nСверх суммы 1 234,00 ₽: 16,00 ₽" in receipt.text
     assert (
         "Терминал не выдаёт сдачу: 16,00 ₽ сверх названной суммы тоже зачислены на кошелёк."
@@ -193,9 +193,9 @@ async def test_the_same_screens_in_english(harness: Harness) -> None:
     await fund(harness, PHONE, 50_050)
     await john.send("/start")
     await john.press("🛍 Shops")
-    await john.press("🏪 Цветочная мастерская «Ромашка»")
-    await john.press("Букеты")
-    await john.press("7 роз · 1,890.00 ₽")
+    await john.press("🏪 «Romashka» flower studio")
+    await john.press("Bouquets")
+    await john.press("7 roses · 1,890.00 ₽")
     seen = await john.press("🛒 Buy")
     order = re.search(r"No\. (\d+)", seen.text)
     assert order, seen.text
@@ -221,7 +221,7 @@ async def test_the_same_screens_in_english(harness: Harness) -> None:
     await john.press(f"💵 1,390.00 ₽ for order No. {number}")
     await john.press("1000 ₽")
     await john.press("500 ₽")
-    receipt = await john.press("✅ Pay")
+    receipt = await john.press("✅ Credit")
     assert "Above the intended 1,390.00 ₽: 110.00 ₽" in receipt.text
     assert f"For order No. {number}: 1,389.50 ₽" in receipt.text
     assert (
@@ -248,4 +248,4 @@ async def test_money_that_arrived_meanwhile_leads_straight_back_to_the_invoice(
     assert seen.text == f"На кошельке уже хватает денег для заказа № {order}."
     assert seen.labels == [f"💳 Вернуться к счёту № {bill}", "🏠 Меню"]
     seen = await anna.press(f"💳 Вернуться к счёту № {bill}")
-    assert seen.text.startswith(f"🧾 Счёт № {bill} на 1 890,00 ₽")
+    assert seen.text.startswith(f"🧾 Счёт на оплату № {bill} на 1 890,00 ₽")
