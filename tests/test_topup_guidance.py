@@ -64,7 +64,9 @@ async def test_a_top_up_from_a_shortfall_leads_back_to_the_invoice_in_one_tap(
     assert receipt.labels[0] == f"💳 Вернуться к счёту № {bill}"
     seen = await anna.press(f"💳 Вернуться к счёту № {bill}")
     assert seen.message_id > receipt.message_id  # the receipt stays
-    assert seen.text.startswith(f"🧾 Счёт на оплату № {bill} на 1 890,00 ₽ выставлен на +7 912 *** ** 89")
+    assert seen.text.startswith(
+        f"🧾 Счёт на оплату № {bill} на 1 890,00 ₽ выставлен на +7 912 *** ** 89"
+    )
     await anna.press("📱 В приложении")
     await harness.jobs.run_once()
     assert anna.last.text.startswith(f"✅ Оплата поступила. Заказ № {order} оплачен.")
