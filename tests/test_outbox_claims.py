@@ -119,3 +119,25 @@ async def test_a_message_held_by_a_process_that_died_is_sent_by_another_after_it
     assert telegram.sent == [(1, "Сообщение 1 для 1")]
     for worker in (dead, alive):
         await worker.outbox.db.close()
+
+
+async def test_a_process_books_no_more_than_two_seconds_of_sending_ahead(harness: Harness) -> None:
+    """What one process claims it must send within Telegram's pace; the rest stays free for the
+    others, instead of waiting under one process's lease."""
+    clock = harness.clock
+    telegram = Telegram()
+    slots: list[tuple[int, int]] = []
+    first, second, third = [
+        await process(harness.services.db.path, clock, telegram, slots) for _ in range(3)
+    ]
+    await fill(harness.services.db, clock, chats=120, per_chat=1)
+    pacing = Pacing()
+    # 50 messages 40 ms apart fill the first two seconds; the next process gets the one slot
+    # left at exactly two seconds ahead, the third none, until time moves on.
+    assert len(await first.outbox.claim(pacing)) == 50
+    assert len(await second.outbox.claim(pacing)) == 1
+    assert await third.outbox.claim(pacing) == []
+    clock.advance(seconds=1)
+    assert len(await third.outbox.claim(pacing)) == 25
+    for worker in (first, second, third):
+        await worker.outbox.db.close()
